@@ -1,0 +1,69 @@
+// One worker: the poll-mode loop on its own lcore. It owns its queue on every port, its mbuf
+// pool, its host (ARP, ICMP, IPv4) and its counters, and shares none of them (ARCHITECTURE.md,
+// "Threads and cores"). The control thread only reads its counters and asks it to stop.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "base/clock.h"
+#include "base/counters.h"
+#include "control/config.h"
+#include "net/host.h"
+#include "net/net_counters.h"
+#include "net/port.h"
+#include "net/tx_queue.h"
+
+struct rte_mempool;
+
+namespace ferry::ferryd {
+
+#define FERRY_LOOP_COUNTERS(X)                                           \
+  X(kIterations, "iterations")                                           \
+  X(kBusyIterations, "busy_iterations")                                  \
+  X(kIdleSleeps, "idle_sleeps")                                          \
+  X(kBusyCycles, "busy_cycles")     /* TSC cycles in iterations that did work */ \
+  X(kIdleCycles, "idle_cycles")     /* TSC cycles in empty polls and sleeps */   \
+  X(kMbufsInUse, "mbufs_in_use")    /* gauge: this worker's pool, sampled per tick */
+
+FERRY_DECLARE_COUNTERS(LoopCounter, FERRY_LOOP_COUNTERS)
+
+class Worker final : public net::FrameSink {
+ public:
+  // Builds the worker's host over the started ports. Returns the host's configuration errors.
+  static absl::StatusOr<std::unique_ptr<Worker>> Create(uint32_t index,
+                                                        const control::Settings& settings,
+                                                        const std::vector<net::Port>& ports,
+                                                        rte_mempool* pool);
+
+  // The loop; returns when Stop() is called. Runs on the worker's lcore.
+  void Run();
+  void Stop() { stop_.store(true, std::memory_order_relaxed); }
+
+  // FrameSink: queue a frame on this worker's TX queue of `interface`.
+  void Send(uint16_t interface, rte_mbuf* frame) override { tx_[interface].Add(frame); }
+
+  uint32_t index() const { return index_; }
+  const net::NetCounters& net_counters() const { return net_counters_; }
+  const base::CounterSet<LoopCounter>& loop_counters() const { return loop_counters_; }
+
+ private:
+  Worker(uint32_t index, const control::WorkerSettings& settings, rte_mempool* pool);
+
+  uint32_t index_;
+  control::WorkerSettings settings_;
+  rte_mempool* pool_;
+  std::vector<uint16_t> port_ids_;
+  std::vector<uint16_t> bursts_;
+  std::vector<net::TxQueue> tx_;
+  std::unique_ptr<base::TscClock> clock_;
+  std::unique_ptr<net::Host> host_;
+  net::NetCounters net_counters_;
+  base::CounterSet<LoopCounter> loop_counters_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace ferry::ferryd
