@@ -26,6 +26,14 @@ std::span<uint8_t> MbufBytes(rte_mbuf* m) {
   return {rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m)};
 }
 
+// A received mbuf turned into a reply must not carry its RX flags (checksum verdicts, VLAN,
+// RSS) to the transmit path, where a PMD could read them as requests. Only the flags that
+// describe the buffer itself stay.
+void ResetOffloadFlags(rte_mbuf* m) {
+  m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
+  m->tx_offload = 0;
+}
+
 // Pads a frame to the Ethernet minimum with zeros. Frames built here are single-segment.
 void PadFrame(rte_mbuf* m) {
   if (rte_pktmbuf_pkt_len(m) >= kMinFrameLength || m->nb_segs != 1) return;
@@ -248,6 +256,7 @@ void Host::ArpInput(Interface& iface, rte_mbuf* frame, size_t l2_length, Instant
     return;
   }
   // Answer in place: the request's buffer becomes the reply.
+  ResetOffloadFlags(frame);
   std::span<uint8_t> bytes = MbufBytes(frame);
   iface.WriteL2(bytes, sender_mac, EtherType::kArp);
   ArpRepr{static_cast<uint16_t>(ArpOp::kReply), iface.config().mac, target_ip, sender_mac,
@@ -263,8 +272,10 @@ void Host::Ipv4Input(Interface& iface, rte_mbuf* frame, size_t l2_length, Instan
   if (csum_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
     return Drop(frame, NetCounter::kDropIpv4BadChecksum);
   }
+  // Verify in software unless the port already did: GOOD, or NONE ("not computed, but the
+  // data is valid", which virtio reports for traffic from its host).
   Ipv4View ip;
-  const bool verify = csum_flags != RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+  const bool verify = csum_flags == RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN;
   switch (Ipv4View::Parse(MbufBytes(frame).subspan(l2_length), ip, verify)) {
     case ParseError::kOk:
       break;
@@ -326,6 +337,7 @@ void Host::IcmpInput(rte_mbuf* packet, Ipv4Address source, Ipv4Address destinati
   counters_.Add(NetCounter::kIcmpEchoRequestsIn);
   // RFC 792 echo: the reply carries the request's identifier, sequence and data; only the
   // type changes, so the checksum is adjusted rather than recomputed (RFC 1624).
+  ResetOffloadFlags(packet);
   std::span<uint8_t> message = MbufBytes(packet);
   message[0] = IcmpType::kEchoReply;
   StoreBe16(&message[2], ChecksumAdjust(icmp.checksum(), uint16_t{IcmpType::kEchoRequest} << 8,

@@ -51,11 +51,13 @@ DeviceArgs EalArgsForDevice(const PortSpec& spec, uint16_t index, uint16_t queue
     if (!spec.device.empty()) absl::StrAppend(&arg, ",", spec.device);
     out.eal_args.push_back(arg);
   } else {
-    // "0000:3b:00.0[,devargs]": DPDK names the port by its PCI address.
+    // "0000:3b:00.0[,devargs]": DPDK names the port by its PCI address. The family's devargs
+    // come first so that the interface's own, later, override them.
     const size_t comma = spec.device.find(',');
     out.dpdk_name = spec.device.substr(0, comma);
-    std::string arg = spec.device;
+    std::string arg = out.dpdk_name;
     if (!p.devargs.empty()) absl::StrAppend(&arg, ",", p.devargs);
+    if (comma != std::string::npos) absl::StrAppend(&arg, spec.device.substr(comma));
     out.eal_args.push_back("-a");
     out.eal_args.push_back(arg);
   }

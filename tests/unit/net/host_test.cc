@@ -35,13 +35,17 @@ const Ipv4Address kFarIp = Ipv4Address::FromOctets(198, 19, 7, 7);
 struct SentFrame {
   uint16_t interface;
   Bytes bytes;
+  uint64_t ol_flags;
+  uint64_t l2_len;
+  uint64_t l3_len;
 };
 
 class RecordingFrameSink : public FrameSink {
  public:
   void Send(uint16_t interface, rte_mbuf* frame) override {
     const uint8_t* p = rte_pktmbuf_mtod(frame, const uint8_t*);
-    frames.push_back({interface, Bytes(p, p + rte_pktmbuf_data_len(frame))});
+    frames.push_back({interface, Bytes(p, p + rte_pktmbuf_data_len(frame)), frame->ol_flags,
+                      frame->l2_len, frame->l3_len});
     rte_pktmbuf_free(frame);
   }
   std::vector<SentFrame> frames;
@@ -139,9 +143,10 @@ class HostTest : public ::testing::Test {
     host_ = *std::move(host);
   }
 
-  void Inject(const Bytes& frame) {
+  void Inject(const Bytes& frame, uint64_t ol_flags = 0) {
     rte_mbuf* m = rte_pktmbuf_alloc(pool_);
     ASSERT_NE(m, nullptr);
+    m->ol_flags = ol_flags;
     char* p = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
     ASSERT_NE(p, nullptr);
     std::memcpy(p, frame.data(), frame.size());
@@ -416,6 +421,38 @@ TEST_F(HostTest, Ipv4HeaderDrops) {
   EXPECT_EQ(Count(NetCounter::kDropIpv4NotForUs), 1u);
   EXPECT_EQ(Count(NetCounter::kDropIpv4UnhandledProtocol), 1u);
   EXPECT_TRUE(TakeSent().empty());
+}
+
+// The port's verdict on the IPv4 header checksum is trusted: GOOD and NONE ("not computed, data
+// valid") skip the software check, BAD drops, UNKNOWN is checked in software.
+TEST_F(HostTest, ReceiveChecksumOffloadFlagsAreHonoured) {
+  HostConfig c = Config();
+  c.interfaces[0].static_arp = {{kPeerIp, kPeerMac}};
+  Start(c);
+  Bytes frame = PingFrame(kPeerIp, kPeerMac);
+  frame[EthernetRepr::kLength + 10] ^= 0xff;  // header checksum now wrong
+  Inject(frame, RTE_MBUF_F_RX_IP_CKSUM_GOOD);
+  Inject(frame, RTE_MBUF_F_RX_IP_CKSUM_NONE);
+  EXPECT_EQ(TakeSent().size(), 2u);
+  Inject(PingFrame(kPeerIp, kPeerMac), RTE_MBUF_F_RX_IP_CKSUM_BAD);
+  Inject(frame, RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN);
+  EXPECT_TRUE(TakeSent().empty());
+  EXPECT_EQ(Count(NetCounter::kDropIpv4BadChecksum), 2u);
+}
+
+TEST_F(HostTest, TransmitChecksumOffloadLeavesTheFieldToTheNic) {
+  HostConfig c = Config();
+  c.interfaces[0].static_arp = {{kPeerIp, kPeerMac}};
+  c.interfaces[0].tx_ipv4_checksum_offload = true;
+  Start(c);
+  Inject(PingFrame(kPeerIp, kPeerMac));
+  auto sent = TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(LoadBe16(&sent[0].bytes[EthernetRepr::kLength + 10]), 0);
+  EXPECT_EQ(sent[0].ol_flags & (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM),
+            RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM);
+  EXPECT_EQ(sent[0].l2_len, EthernetRepr::kLength);
+  EXPECT_EQ(sent[0].l3_len, Ipv4Repr::kLength);
 }
 
 TEST_F(HostTest, TrailingLinkPaddingIsNotPartOfThePacket) {
