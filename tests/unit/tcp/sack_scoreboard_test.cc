@@ -39,13 +39,12 @@ class SackWorkedExample : public ::testing::TestWithParam<uint32_t> {
   Seq snd_max() const { return Right(10); }
 
   uint32_t Sack(std::initializer_list<SackBlock> blocks) {
-    return sb_.Update(snd_una(), std::span<const SackBlock>(blocks.begin(), blocks.size()),
-                      snd_max())
+    return sb_
+        .Update(snd_una(), std::span<const SackBlock>(blocks.begin(), blocks.size()), snd_max())
         .newly_sacked;
   }
   uint32_t Pipe(Seq high_rxt) const { return sb_.Pipe(snd_una(), snd_max(), high_rxt, kSmss); }
-  SackScoreboard::NextSegment Next(Seq high_rxt, bool new_data = false,
-                                   bool rescue = false) const {
+  SackScoreboard::NextSegment Next(Seq high_rxt, bool new_data = false, bool rescue = false) const {
     return sb_.NextSeg({.snd_una = snd_una(),
                         .snd_max = snd_max(),
                         .high_rxt = high_rxt,
@@ -154,8 +153,8 @@ TEST_P(SackWorkedExample, WideHoleInSmssPieces) {
   Seq high_rxt = snd_una();
   constexpr uint32_t kSmall = 1460;
   auto next = [&] {
-    return sb_.NextSeg({.snd_una = snd_una(), .snd_max = snd_max(), .high_rxt = high_rxt,
-                        .smss = kSmall});
+    return sb_.NextSeg(
+        {.snd_una = snd_una(), .snd_max = snd_max(), .high_rxt = high_rxt, .smss = kSmall});
   };
   ExpectNext(next(), Rule::kLost, Left(3), 1460);
   high_rxt = Left(3) + 1460;
@@ -271,8 +270,8 @@ TEST(SackScoreboardTest, OutOfOrderBlocksAreSorted) {
   sb.Reset(Seq(0));
   const SackBlock blocks[] = {Block(50u, 60u), Block(10u, 20u), Block(70u, 75u), Block(30u, 40u)};
   EXPECT_EQ(sb.Update(Seq(0), blocks, Seq(100)).newly_sacked, 35u);
-  EXPECT_EQ(Ranges(sb), (std::vector<SackBlock>{Block(10u, 20u), Block(30u, 40u),
-                                                Block(50u, 60u), Block(70u, 75u)}));
+  EXPECT_EQ(Ranges(sb), (std::vector<SackBlock>{Block(10u, 20u), Block(30u, 40u), Block(50u, 60u),
+                                                Block(70u, 75u)}));
   EXPECT_EQ(sb.HighestSacked(), Seq(75));
   EXPECT_TRUE(sb.IsSacked(Seq(10)));
   EXPECT_TRUE(sb.IsSacked(Seq(19)));
@@ -312,7 +311,7 @@ TEST(SackScoreboardTest, MalformedBlocksAreIgnored) {
 TEST(SackScoreboardTest, DsackBelowCumulativeAckIsIgnored) {
   SackScoreboard sb;
   sb.Reset(Seq(1000));
-  // RFC 2883 §4.1.1 style: the duplicate [500, 1000) is reported first, then a real block.
+  // As in RFC 2883's examples: the duplicate [500, 1000) first, then an ordinary block.
   const SackBlock blocks[] = {Block(500u, 1000u), Block(1500u, 1600u)};
   auto r = sb.Update(Seq(1000), blocks, Seq(2000));
   EXPECT_TRUE(r.dsack);
@@ -421,8 +420,8 @@ TEST(SackScoreboardTest, WhenFullTheLowestRangeIsForgotten) {
   // A block that merges ranges needs no room and forgets nothing.
   const SackBlock merge[] = {Block(310u, 400u)};
   EXPECT_EQ(sb.Update(Seq(0), merge, Seq(10000)).newly_sacked, 90u);
-  EXPECT_EQ(Ranges(sb), (std::vector<SackBlock>{Block(250u, 260u), Block(300u, 410u),
-                                                Block(500u, 510u)}));
+  EXPECT_EQ(Ranges(sb),
+            (std::vector<SackBlock>{Block(250u, 260u), Block(300u, 410u), Block(500u, 510u)}));
   EXPECT_EQ(sb.SackedBytes(), 130u);
 }
 
@@ -566,8 +565,8 @@ TEST(SackScoreboardTest, RandomBlocksMatchOctetModel) {
       }
       const Seq high_rxt = una + std::uniform_int_distribution<uint32_t>(0, kWindow)(rng);
       ASSERT_EQ(sb.Pipe(una, max, high_rxt, kSeg), model.Pipe(high_rxt, kSeg));
-      const auto got = sb.NextSeg({.snd_una = una, .snd_max = max, .high_rxt = high_rxt,
-                                   .smss = kSeg});
+      const auto got =
+          sb.NextSeg({.snd_una = una, .snd_max = max, .high_rxt = high_rxt, .smss = kSeg});
       const auto want = model.Next(high_rxt, kSeg);
       ASSERT_EQ(got.rule, want.rule);
       if (want.rule != Rule::kNone) {

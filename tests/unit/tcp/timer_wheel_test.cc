@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
 #include <map>
 #include <random>
 #include <vector>
@@ -283,8 +282,8 @@ TEST(TimerWheelTest, RearmForReachedTickFromCallbackWaitsForNextAdvance) {
   auto cb = [&](TimerNode& n) {
     ++calls;
     if (n.id == 1 && calls == 1) {
-      wheel.Schedule(n, At(milliseconds(10)));        // "now" again: must not loop
-      wheel.Schedule(other, At(milliseconds(50)));    // within this Advance's span
+      wheel.Schedule(n, At(milliseconds(10)));      // "now" again: must not loop
+      wheel.Schedule(other, At(milliseconds(50)));  // within this Advance's span
     }
   };
   EXPECT_EQ(wheel.Advance(At(milliseconds(100)), cb), 1u);
@@ -490,8 +489,6 @@ TEST(TimerWheelTest, RandomScheduleCancelAdvanceMatchesModel) {
   EXPECT_GT(max_fired_at_once, 1000u);
   EXPECT_GT(rearmed_in_callback, 5000u);
   EXPECT_GT(wheel.size(), 5000u);
-  std::printf("fired %zu (at most %zu at once), re-armed in callbacks %zu, still armed %zu\n",
-              total_fired, max_fired_at_once, rearmed_in_callback, wheel.size());
   // The nodes are destroyed before the wheel, and a node must not die scheduled.
   for (auto& n : nodes) wheel.Cancel(n);
 }
