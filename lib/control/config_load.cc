@@ -2,6 +2,8 @@
 // EAL argument list those settings imply.
 #include <map>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "control/config.h"
@@ -28,6 +30,39 @@ T OrDefault(T value, T fallback) {
   return value == 0 ? fallback : value;
 }
 
+// "DDDD:BB:DD.F" (domain, bus, device, function in hex), as EAL's -a and DPDK's port names
+// spell a PCI address.
+bool IsPciAddress(absl::string_view a) {
+  if (a.size() != 12 || a[4] != ':' || a[7] != ':' || a[10] != '.') return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9, 11}) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(a[i]))) return false;
+  }
+  return true;
+}
+
+// A PCI interface needs a PCI address, and no two interfaces may claim the same device.
+absl::Status CheckPciDevice(const v1::Interface& iface, int index,
+                            const std::vector<net::PortSpec>& earlier) {
+  const std::string path = absl::StrCat("interfaces[", index, "].device");
+  const absl::string_view address = absl::string_view(iface.device()).substr(
+      0, iface.device().find(','));
+  if (!IsPciAddress(address)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": \"", iface.device(), "\" is not a PCI address; driver \"", iface.driver(),
+        "\" is a PCI profile and wants \"0000:3b:00.0[,devargs]\""));
+  }
+  for (size_t j = 0; j < earlier.size(); ++j) {
+    if (earlier[j].profile.bus != net::PortProfile::Bus::kPci) continue;
+    const absl::string_view other =
+        absl::string_view(earlier[j].device).substr(0, earlier[j].device.find(','));
+    if (absl::EqualsIgnoreCase(other, address)) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": PCI device ", address,
+                                                     " is already interfaces[", j, "]"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<Settings> ResolveSettings(const v1::Config& config,
@@ -45,6 +80,9 @@ absl::StatusOr<Settings> ResolveSettings(const v1::Config& config,
                             absl::StrCat("interfaces[", i, "].driver: ", profile.status().message()));
       }
       it = profiles.emplace(iface.driver(), *std::move(profile)).first;
+    }
+    if (it->second.bus == net::PortProfile::Bus::kPci) {
+      RETURN_IF_ERROR(CheckPciDevice(iface, i, s.ports));
     }
     net::PortSpec spec;
     spec.interface_name = iface.name();

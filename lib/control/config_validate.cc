@@ -33,11 +33,11 @@ absl::Status CheckRange(absl::string_view path, uint64_t value, uint64_t lo, uin
 
 // Addresses an interface may own: unicast, not 0.0.0.0, not loopback or class E.
 absl::Status CheckHostAddress(absl::string_view path, Ipv4Address a) {
-  if (a.IsUnspecified() || a.IsLimitedBroadcast() || a.IsMulticast() || (a.value >> 24) == 127 ||
+  if ((a.value >> 24) == 0 || a.IsLimitedBroadcast() || a.IsMulticast() || (a.value >> 24) == 127 ||
       (a.value >> 28) == 0xf) {
     return FieldError(path, absl::StrCat(a.ToString(),
-                                         " is not a unicast host address (0/8 host 0, 127/8, "
-                                         "224/4 and 240/4 are refused)"));
+                                         " is not a unicast host address (0/8, 127/8, 224/4 and "
+                                         "240/4 are refused)"));
   }
   return absl::OkStatus();
 }
@@ -141,6 +141,21 @@ absl::Status ValidateInterfaces(const v1::Config& config, std::vector<Subnet>& s
         return FieldError(npath + ".address",
                           absl::StrCat(address->ToString(), " has two static entries"));
       }
+      bool on_subnet = false;
+      for (const v1::Ipv4Prefix& p : iface.ipv4()) {
+        auto own = Ipv4Address::Parse(p.address());
+        if (*own == *address) {
+          return FieldError(npath + ".address",
+                            absl::StrCat(address->ToString(), " is this interface's own address"));
+        }
+        on_subnet = on_subnet ||
+                    Ipv4Prefix{*own, static_cast<uint8_t>(p.prefix_length())}.Contains(*address);
+      }
+      if (!on_subnet) {
+        return FieldError(npath + ".address",
+                          absl::StrCat(address->ToString(),
+                                       " is not on any subnet of this interface"));
+      }
       auto mac = MacAddress::Parse(n.mac());
       if (!mac.ok()) return FieldError(npath + ".mac", mac.status().message());
       if (mac->IsMulticast() || mac->IsZero()) {
@@ -179,6 +194,12 @@ absl::Status ValidateRoutes(const v1::Config& config, const std::vector<Subnet>&
       if (s.prefix.address == *via) {
         return FieldError(path + ".via",
                           absl::StrCat(via->ToString(), " is the appliance's own address"));
+      }
+      if (s.prefix.length < 31 && s.prefix.Contains(*via) &&
+          (*via == s.prefix.Network() || *via == s.prefix.Broadcast())) {
+        return FieldError(path + ".via", absl::StrCat(via->ToString(),
+                                                      " is the network or broadcast address of ",
+                                                      s.path));
       }
     }
   }

@@ -18,7 +18,9 @@ absl::StatusOr<MacAddress> MacAddress::Parse(absl::string_view text) {
   bool ok = parts.size() == 6;
   for (size_t i = 0; ok && i < 6; ++i) {
     uint32_t v;
-    ok = parts[i].size() == 2 && absl::SimpleHexAtoi(parts[i], &v) && v <= 0xff;
+    ok = parts[i].size() == 2 &&
+         parts[i].find_first_not_of("0123456789abcdefABCDEF") == absl::string_view::npos &&
+         absl::SimpleHexAtoi(parts[i], &v) && v <= 0xff;
     if (ok) mac.bytes[i] = static_cast<uint8_t>(v);
   }
   if (!ok) {
@@ -39,7 +41,8 @@ absl::StatusOr<Ipv4Address> Ipv4Address::Parse(absl::string_view text) {
   bool ok = parts.size() == 4;
   for (size_t i = 0; ok && i < 4; ++i) {
     uint32_t octet;
-    ok = !parts[i].empty() && parts[i].size() <= 3 &&
+    // Leading zeros are refused: inet_aton reads "010" as octal, so the text is ambiguous.
+    ok = !parts[i].empty() && parts[i].size() <= 3 && (parts[i].size() == 1 || parts[i][0] != '0') &&
          parts[i].find_first_not_of("0123456789") == absl::string_view::npos &&
          absl::SimpleAtoi(parts[i], &octet) && octet <= 255;
     value = value << 8 | octet;
@@ -58,8 +61,10 @@ std::string Ipv4Prefix::ToString() const {
 absl::StatusOr<Ipv4Prefix> Ipv4Prefix::Parse(absl::string_view text) {
   const size_t slash = text.find('/');
   uint32_t length = 0;
-  if (slash == absl::string_view::npos || !absl::SimpleAtoi(text.substr(slash + 1), &length) ||
-      length > 32) {
+  const absl::string_view digits = slash == absl::string_view::npos ? "" : text.substr(slash + 1);
+  if (digits.empty() || digits.size() > 2 ||
+      digits.find_first_not_of("0123456789") != absl::string_view::npos ||
+      !absl::SimpleAtoi(digits, &length) || length > 32) {
     return absl::InvalidArgumentError(absl::StrCat(
         "\"", text, "\" is not an IPv4 prefix (want address/length, 198.18.0.0/15)"));
   }
