@@ -9,6 +9,7 @@
 #include "net/address.h"
 #include "tcp/options.h"
 #include "tcp/seq.h"
+#include "tcp/tcp_counters.h"
 
 struct rte_mbuf;
 struct rte_mempool;
@@ -45,6 +46,19 @@ enum class SegmentError : uint8_t {
   kBadOptions,     // RFC 9293 §3.1 MUST-7: an illegal option length
   kBadFlags,       // SYN with FIN or RST, or none of SYN, ACK, RST (see segment.cc)
 };
+
+// The counter a refused segment is counted under.
+constexpr TcpCounter DropCounter(SegmentError e) {
+  switch (e) {
+    case SegmentError::kTruncated: return TcpCounter::kDropTruncated;
+    case SegmentError::kBadDataOffset: return TcpCounter::kDropBadDataOffset;
+    case SegmentError::kBadChecksum: return TcpCounter::kDropBadChecksum;
+    case SegmentError::kBadOptions: return TcpCounter::kDropBadOptions;
+    case SegmentError::kBadFlags: return TcpCounter::kDropBadFlags;
+    case SegmentError::kOk: break;
+  }
+  return TcpCounter::kCount;  // not a drop
+}
 
 // Checks and parses the segment in `m`, which starts at the TCP header (the IPv4 host removed
 // the link and IP headers and any link padding). The checksum is verified in software unless

@@ -6,6 +6,7 @@
 #include <rte_mempool.h>
 
 #include <cstring>
+#include <set>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -248,6 +249,19 @@ TEST_F(ParseRefusals, ImpossibleFlagCombinations) {
     tcp[13] = flags;
     EXPECT_EQ(ParseBytes(FixChecksum(tcp)), SegmentError::kOk) << int{flags};
   }
+}
+
+TEST(DropCounter, EachRefusalHasItsOwnCounter) {
+  std::set<TcpCounter> seen;
+  for (SegmentError e : {SegmentError::kTruncated, SegmentError::kBadDataOffset,
+                         SegmentError::kBadChecksum, SegmentError::kBadOptions,
+                         SegmentError::kBadFlags}) {
+    const TcpCounter c = DropCounter(e);
+    EXPECT_NE(c, TcpCounter::kCount);
+    EXPECT_TRUE(Name(c).starts_with("drop_")) << Name(c);
+    EXPECT_TRUE(seen.insert(c).second);
+  }
+  EXPECT_EQ(DropCounter(SegmentError::kOk), TcpCounter::kCount);
 }
 
 TEST_F(ParseRefusals, RefusedSegmentIsLeftToTheCaller) {
