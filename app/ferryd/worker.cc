@@ -45,6 +45,8 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(uint32_t index,
   host.announce = index == 0;
   ASSIGN_OR_RETURN(w->host_, net::Host::Create(host, pool, *w, w->net_counters_,
                                                w->clock_->Now()));
+  w->tcp_ = std::make_unique<tcp::TcpStack>(pool, *w->host_, w->tcp_counters_);
+  w->host_->SetTcpHandler(w->tcp_.get());
   return w;
 }
 

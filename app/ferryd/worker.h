@@ -16,6 +16,8 @@
 #include "net/net_counters.h"
 #include "net/port.h"
 #include "net/tx_queue.h"
+#include "tcp/stack.h"
+#include "tcp/tcp_counters.h"
 
 struct rte_mempool;
 
@@ -48,6 +50,7 @@ class Worker final : public net::FrameSink {
 
   uint32_t index() const { return index_; }
   const net::NetCounters& net_counters() const { return net_counters_; }
+  const tcp::TcpCounters& tcp_counters() const { return tcp_counters_; }
   const base::CounterSet<LoopCounter>& loop_counters() const { return loop_counters_; }
 
  private:
@@ -61,7 +64,9 @@ class Worker final : public net::FrameSink {
   std::vector<net::TxQueue> tx_;
   std::unique_ptr<base::TscClock> clock_;
   std::unique_ptr<net::Host> host_;
+  std::unique_ptr<tcp::TcpStack> tcp_;
   net::NetCounters net_counters_;
+  tcp::TcpCounters tcp_counters_;
   base::CounterSet<LoopCounter> loop_counters_;
   std::atomic<bool> stop_{false};
 };

@@ -315,6 +315,9 @@ void Host::Ipv4Input(Interface& iface, rte_mbuf* frame, size_t l2_length, Instan
   switch (protocol) {
     case IpProtocol::kIcmp:
       return IcmpInput(frame, source, destination, now);
+    case IpProtocol::kTcp:
+      if (tcp_ != nullptr) return tcp_->Input(frame, source, destination, now);
+      return Drop(frame, NetCounter::kDropIpv4UnhandledProtocol);
     default:
       return Drop(frame, NetCounter::kDropIpv4UnhandledProtocol);
   }

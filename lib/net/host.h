@@ -43,6 +43,24 @@ struct HostConfig {
   bool announce = true;  // this worker sends the gratuitous ARPs (one worker per host does)
 };
 
+// Where transport protocols send: an IPv4 packet starting at the mbuf's data pointer, header
+// complete but for its checksum. The host implements it; tests substitute their own.
+class Ipv4Output {
+ public:
+  virtual ~Ipv4Output() = default;
+  virtual void SendIpv4(rte_mbuf* packet, base::Instant now) = 0;
+};
+
+// A transport protocol above the host (TCP). Input takes a packet addressed to one of our
+// addresses, positioned at the transport header with the IP header and link padding removed,
+// and consumes it.
+class TransportHandler {
+ public:
+  virtual ~TransportHandler() = default;
+  virtual void Input(rte_mbuf* packet, Ipv4Address source, Ipv4Address destination,
+                     base::Instant now) = 0;
+};
+
 // Where the host's outgoing frames go: the worker's TX buffers. Send takes ownership.
 class FrameSink {
  public:
@@ -50,7 +68,7 @@ class FrameSink {
   virtual void Send(uint16_t interface, rte_mbuf* frame) = 0;
 };
 
-class Host {
+class Host final : public Ipv4Output {
  public:
   // Builds the host. Returns InvalidArgument for a route whose next hop is off-link or an
   // ARP table too small for the static entries. `pool` supplies mbufs for ARP packets.
@@ -67,7 +85,11 @@ class Host {
   // header checksum, which is filled here (in software, or by the NIC when the egress port
   // offers it) once the route has chosen the port. Consumes the mbuf; a packet with no route
   // or no ARP answer is dropped and counted.
-  void SendIpv4(rte_mbuf* packet, base::Instant now);
+  void SendIpv4(rte_mbuf* packet, base::Instant now) override;
+
+  // Where TCP packets for our addresses go; without a handler they are dropped and counted
+  // (drop_ipv4_unhandled_protocol). The handler must outlive the host's use of it.
+  void SetTcpHandler(TransportHandler* handler) { tcp_ = handler; }
 
   // ARP timers and announcements. Call every few hundred milliseconds or more often.
   void Tick(base::Instant now);
@@ -92,6 +114,7 @@ class Host {
 
   rte_mempool* pool_;
   FrameSink& sink_;
+  TransportHandler* tcp_ = nullptr;
   ArpCache::Options arp_options_;
   NetCounters& counters_;
   std::vector<std::unique_ptr<Interface>> interfaces_;

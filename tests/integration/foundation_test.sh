@@ -27,7 +27,23 @@ in_ns ip neigh replace 198.18.0.1 lladdr "$FERRY_MAC" dev "$FERRY_PEER_IF" nud p
 out=$(in_ns ping -c 3 -i 0.2 -W 3 -I 198.18.0.3 198.18.0.1) || fail "ping from .3: $out"
 grep -q " 0% packet loss" <<<"$out" || fail "ping from .3 loss: $out"
 
-log "malformed burst: 14 kinds x 20 frames"
+log "TCP to a port with no listener is refused at once (RST, RFC 9293 §3.10.7.1)"
+out=$(in_ns "$PY" - <<'PYEOF'
+import socket
+s = socket.socket()
+s.settimeout(5)
+try:
+    s.connect(("198.18.0.1", 80))
+    print("connected")
+except ConnectionRefusedError:
+    print("refused")
+except OSError as e:
+    print("error", e)
+PYEOF
+)
+[ "$out" = refused ] || fail "connect to 198.18.0.1:80: $out"
+
+log "malformed burst: 18 kinds x 20 frames"
 expected=$(in_ns "$PY" "$(dirname "$0")/malformed.py" "$FERRY_PEER_IF" "$FERRY_MAC" 198.18.0.1 198.18.0.2 20) \
   || fail "malformed.py failed"
 
@@ -48,6 +64,7 @@ for name in $("$PY" -c 'import json,sys; print(" ".join(json.loads(sys.argv[1]))
 done
 [ "$(ferry_counter net.arp_requests_out)" -ge 1 ] || fail "ferry never sent an ARP request"
 [ "$(ferry_counter net.arp_gratuitous_out)" -ge 1 ] || fail "no gratuitous ARP counted"
+[ "$(ferry_counter tcp.resets_out)" -ge 1 ] || fail "no RST counted for the refused connect"
 [ "$(ferry_counter net.icmp_echo_replies_out)" -ge 18 ] || fail "echo replies: $(ferry_counter net.icmp_echo_replies_out)"
 [ "$(ferry_counter loop.mbufs_in_use)" -le 64 ] || fail "mbufs in use at exit: $(ferry_counter loop.mbufs_in_use)"
 log "PASS"

@@ -67,6 +67,19 @@ def main():
     cases["net.drop_icmp_unhandled_type"] = [
         raw(eth / IP(src=peer_ip, dst=ferry_ip) / ICMP(type=13))]
 
+    # TCP segments the stack must refuse before any connection sees them.
+    from scapy.all import TCP  # noqa: E402
+    syn = bytearray(raw(IP(src=peer_ip, dst=ferry_ip) / TCP(sport=40000, dport=80, flags="S")))
+    bad_sum = bytearray(syn); bad_sum[-1] ^= 0x01
+    cases["tcp.drop_bad_checksum"] = [raw(eth) + bytes(bad_sum)]
+    cases["tcp.drop_bad_flags"] = [
+        raw(eth / IP(src=peer_ip, dst=ferry_ip) / TCP(sport=40000, dport=80, flags="SF"))]
+    cases["tcp.drop_bad_data_offset"] = [
+        raw(eth / IP(src=peer_ip, dst=ferry_ip) / TCP(sport=40000, dport=80, flags="S", dataofs=4))]
+    cases["tcp.drop_bad_options"] = [
+        raw(eth / IP(src=peer_ip, dst=ferry_ip) /
+            TCP(sport=40000, dport=80, flags="S", options=[(8, b"")]))]  # timestamps, length 2
+
     frames = []
     for frame_list in cases.values():
         frames.extend(frame_list * count)
