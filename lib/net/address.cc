@@ -40,9 +40,10 @@ absl::StatusOr<Ipv4Address> Ipv4Address::Parse(absl::string_view text) {
   uint32_t value = 0;
   bool ok = parts.size() == 4;
   for (size_t i = 0; ok && i < 4; ++i) {
-    uint32_t octet;
+    uint32_t octet = 0;
     // Leading zeros are refused: inet_aton reads "010" as octal, so the text is ambiguous.
-    ok = !parts[i].empty() && parts[i].size() <= 3 && (parts[i].size() == 1 || parts[i][0] != '0') &&
+    ok = !parts[i].empty() && parts[i].size() <= 3 &&
+         (parts[i].size() == 1 || parts[i][0] != '0') &&
          parts[i].find_first_not_of("0123456789") == absl::string_view::npos &&
          absl::SimpleAtoi(parts[i], &octet) && octet <= 255;
     value = value << 8 | octet;
