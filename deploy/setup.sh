@@ -11,6 +11,7 @@ readonly BUILD_PACKAGES=(
   libdpdk-dev dpdk libnuma-dev
   libabsl-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libgtest-dev libgmock-dev
+  clang libclang-rt-14-dev  # tests/fuzz: clang++ with libFuzzer, ASan and UBSan runtimes
 )
 # Kernel-side peers and tools for the interop, fault and adversary tests (TESTING.md).
 readonly TEST_PACKAGES=(

@@ -339,12 +339,16 @@ void Host::IcmpInput(rte_mbuf* packet, Ipv4Address source, Ipv4Address destinati
   }
   counters_.Add(NetCounter::kIcmpEchoRequestsIn);
   // RFC 792 echo: the reply carries the request's identifier, sequence and data; only the
-  // type changes, so the checksum is adjusted rather than recomputed (RFC 1624).
+  // type changes. The checksum is recomputed, not adjusted: RFC 1624's update yields 0x0000
+  // where the sum must be 0xffff when every other word is zero (found by fuzzing: an all-zero
+  // echo request, scapy's default ping), and echo is not a hot path.
   ResetOffloadFlags(packet);
   std::span<uint8_t> message = MbufBytes(packet);
   message[0] = IcmpType::kEchoReply;
-  StoreBe16(&message[2], ChecksumAdjust(icmp.checksum(), uint16_t{IcmpType::kEchoRequest} << 8,
-                                        uint16_t{IcmpType::kEchoReply} << 8));
+  StoreBe16(&message[2], 0);
+  InternetChecksum sum;
+  sum.Add(message);
+  StoreBe16(&message[2], sum.Finish());
   const uint16_t length = static_cast<uint16_t>(message.size());
   char* header = rte_pktmbuf_prepend(packet, Ipv4Repr::kLength);
   if (header == nullptr) return Drop(packet, NetCounter::kDropNoMbuf);

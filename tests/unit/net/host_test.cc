@@ -302,6 +302,25 @@ TEST_F(HostTest, EchoRequestFromKnownNeighborIsAnswered) {
   EXPECT_EQ(Count(NetCounter::kIcmpEchoRepliesOut), 1u);
 }
 
+// Found by fuzzing: identifier, sequence and data all zero leave the echo request's checksum
+// 0xf7ff; an RFC 1624 adjustment would give the reply 0x0000, which no receiver accepts.
+TEST_F(HostTest, AllZeroEchoRequestGetsAValidReply) {
+  HostConfig c = Config();
+  c.interfaces[0].static_arp = {{kPeerIp, kPeerMac}};
+  Start(c);
+  Inject(EthernetFrame(kOurMac, kPeerMac, EtherType::kIpv4,
+                       Ipv4Packet(kPeerIp, kOurIp, IpProtocol::kIcmp, EchoRequest(0, 0, {}))));
+  auto sent = TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  EthernetView eth;
+  Ipv4View ip;
+  IcmpView icmp;
+  ASSERT_EQ(EthernetView::Parse(sent[0].bytes, eth), ParseError::kOk);
+  ASSERT_EQ(Ipv4View::Parse(eth.payload(), ip), ParseError::kOk);
+  ASSERT_EQ(IcmpView::Parse(ip.payload(), icmp), ParseError::kOk);
+  EXPECT_EQ(icmp.checksum(), 0xffff);
+}
+
 TEST_F(HostTest, ReplyToUnknownNeighborWaitsForArpResolution) {
   Start(Config());
   Inject(PingFrame(kPeerIp, kPeerMac));
