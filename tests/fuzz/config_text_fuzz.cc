@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "control/config.h"
+#include "fuzz_check.h"
 
 #ifndef FERRY_SOURCE_ROOT
 #error "FERRY_SOURCE_ROOT must name the source tree (run_fuzz.sh defines it)"
@@ -25,15 +26,6 @@
 
 namespace ferry::control {
 namespace {
-
-#define FUZZ_CHECK(cond)                                                    \
-  do {                                                                      \
-    if (!(cond)) {                                                          \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-                   #cond);                                                  \
-      __builtin_trap();                                                     \
-    }                                                                       \
-  } while (0)
 
 constexpr char kDriversDir[] = FERRY_SOURCE_ROOT "/drivers-config";
 

@@ -47,21 +47,13 @@
 #include "net/icmp.h"
 #include "net/ipv4.h"
 #include "net/net_counters.h"
+#include "fuzz_check.h"
 
 namespace ferry::net {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-#define FUZZ_CHECK(cond)                                                    \
-  do {                                                                      \
-    if (!(cond)) {                                                          \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-                   #cond);                                                  \
-      __builtin_trap();                                                     \
-    }                                                                       \
-  } while (0)
 
 const MacAddress kOurMac{{0x02, 0xfe, 0, 0, 0, 0x01}};
 const MacAddress kGatewayMac{{0x02, 0, 0, 0, 0, 0xfe}};

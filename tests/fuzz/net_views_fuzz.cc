@@ -24,6 +24,7 @@
 #include "net/parse_error.h"
 #include "net/tcp_header.h"
 #include "net/udp.h"
+#include "fuzz_check.h"
 
 namespace ferry::net {
 namespace {
@@ -39,15 +40,6 @@ void Touch(Bytes b) {
 }
 void Touch(const MacAddress& m) { Touch(m.bytes[0] ^ m.bytes[5] ^ m.IsBroadcast()); }
 void Touch(Ipv4Address a) { Touch(a.value); }
-
-#define FUZZ_CHECK(cond)                                                    \
-  do {                                                                      \
-    if (!(cond)) {                                                          \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-                   #cond);                                                  \
-      __builtin_trap();                                                     \
-    }                                                                       \
-  } while (0)
 
 // Sums `bytes` split at `at`: the result must not depend on where the split falls.
 void CheckChecksumSplit(Bytes bytes, size_t at) {

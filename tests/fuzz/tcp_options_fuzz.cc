@@ -21,18 +21,10 @@
 #include "tcp/options.h"
 #include "tcp/sack_block.h"
 #include "tcp/seq.h"
+#include "fuzz_check.h"
 
 namespace ferry::tcp {
 namespace {
-
-#define FUZZ_CHECK(cond)                                                    \
-  do {                                                                      \
-    if (!(cond)) {                                                          \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-                   #cond);                                                  \
-      __builtin_trap();                                                     \
-    }                                                                       \
-  } while (0)
 
 // What parsing EmitOptions(in, syn) must give back.
 TcpOptions Kept(const TcpOptions& in, bool syn) {
