@@ -12,6 +12,7 @@ readonly BUILD_PACKAGES=(
   libabsl-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev  # tests/fuzz: clang++ with libFuzzer, ASan and UBSan runtimes
+  libnetfilter-queue-dev    # tests/fault: the NFQUEUE impairer (meson needs it to configure)
 )
 # Kernel-side peers and tools for the interop, fault and adversary tests (TESTING.md).
 readonly TEST_PACKAGES=(

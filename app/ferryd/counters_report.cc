@@ -18,15 +18,18 @@ void AppendGroup(std::string& out, std::string_view group, const std::array<uint
 std::string CountersReport(const std::vector<std::unique_ptr<Worker>>& workers, uint64_t tsc_hz) {
   std::array<uint64_t, net::NetCounters::kSize> net{};
   std::array<uint64_t, tcp::TcpCounters::kSize> tcp{};
+  std::array<uint64_t, DiagCounters::kSize> diag{};
   std::array<uint64_t, base::CounterSet<LoopCounter>::kSize> loop{};
   for (const auto& w : workers) {
     w->net_counters().AccumulateInto(net);
     w->tcp_counters().AccumulateInto(tcp);
+    w->diag_counters().AccumulateInto(diag);
     w->loop_counters().AccumulateInto(loop);
   }
   std::string out = absl::StrFormat("counters (summed over %d workers):\n", workers.size());
   AppendGroup<net::NetCounter>(out, "net", net, net::kNetCounterNames);
   AppendGroup<tcp::TcpCounter>(out, "tcp", tcp, tcp::kTcpCounterNames);
+  AppendGroup<DiagCounter>(out, "diag", diag, kDiagCounterNames);
   AppendGroup<LoopCounter>(out, "loop", loop, kLoopCounterNames);
   for (const auto& w : workers) {
     const uint64_t busy = w->loop_counters().Load(LoopCounter::kBusyCycles);

@@ -96,8 +96,10 @@ int Main(int argc, char** argv) {
   std::vector<std::string> dpdk_names;
   std::vector<std::string> eal_args = control::EalArguments(*settings, &dpdk_names);
   if (absl::GetFlag(FLAGS_check_config)) {
-    std::printf("config OK: %zu interfaces, %u workers\nEAL: %s\n", settings->ports.size(),
-                settings->workers.count, absl::StrJoin(eal_args, " ").c_str());
+    std::printf("config OK: %zu interfaces, %u workers, %zu diagnostic listeners, TCP MSS %u\n"
+                "EAL: %s\n",
+                settings->ports.size(), settings->workers.count, settings->diagnostics.size(),
+                settings->tcp.mss, absl::StrJoin(eal_args, " ").c_str());
     return 0;
   }
 
@@ -171,6 +173,10 @@ int Main(int argc, char** argv) {
     std::vector<std::string> addrs;
     for (const auto& p : iface.addresses) addrs.push_back(p.ToString());
     FERRY_LOG(kInfo, "interface %s: serving %s", iface.name, absl::StrJoin(addrs, ", "));
+  }
+  for (const control::DiagnosticListenerSettings& d : settings->diagnostics) {
+    FERRY_LOG(kInfo, "diagnostics: %s on %s:%u", control::Name(d.service), d.address.ToString(),
+              d.port);
   }
   FERRY_LOG(kInfo, "ferryd ready: %u workers, pid %d", ws.count, getpid());
 

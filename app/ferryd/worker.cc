@@ -4,11 +4,17 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <span>
 
+#include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "tcp/isn.h"
 
 namespace ferry::ferryd {
 namespace {
@@ -16,6 +22,22 @@ namespace {
 // Host timers (ARP retries and ageing, announcements) need no finer grain than this.
 constexpr base::Duration kTickInterval = std::chrono::milliseconds(50);
 constexpr uint16_t kMaxBurst = 64;
+
+// Fills `out` from the kernel's random source (getrandom(2), blocking until it is seeded).
+absl::Status FillRandom(std::span<uint8_t> out) {
+  size_t filled = 0;
+  while (filled < out.size()) {
+    const ssize_t n = getrandom(out.data() + filled, out.size() - filled, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int error = errno;
+      return absl::Status(absl::ErrnoToStatusCode(error),
+                          absl::StrCat("getrandom: ", std::strerror(error)));
+    }
+    filled += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -45,8 +67,23 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(uint32_t index,
   host.announce = index == 0;
   ASSIGN_OR_RETURN(w->host_, net::Host::Create(host, pool, *w, w->net_counters_,
                                                w->clock_->Now()));
-  w->tcp_ = std::make_unique<tcp::TcpStack>(pool, *w->host_, w->tcp_counters_);
+
+  tcp::StackOptions tcp_options = settings.tcp;
+  // The stack cannot tell which port a segment will leave by, so the NIC fills TCP checksums
+  // only if every port can; RTE_MBUF_F_TX_IPV4 and l3_len come with the segment (segment.cc).
+  tcp_options.tcp_checksum_offload =
+      !ports.empty() && std::all_of(ports.begin(), ports.end(), [](const net::Port& p) {
+        return (p.tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) != 0;
+      });
+  // RFC 6528 §3: the ISN and SYN cookie secret is random per boot, and per worker (isn.h).
+  ASSIGN_OR_RETURN(const base::SipKey key, tcp::IsnGenerator::MakeKey(FillRandom));
+  const base::Instant now = w->clock_->Now();
+  w->tcp_ = std::make_unique<tcp::TcpStack>(tcp_options, pool, pool, *w->host_,
+                                            w->tcp_counters_, key, now);
   w->host_->SetTcpHandler(w->tcp_.get());
+  w->diagnostics_ =
+      std::make_unique<DiagnosticServices>(*w->tcp_, pool, w->diag_counters_, now);
+  RETURN_IF_ERROR(w->diagnostics_->Listen(settings.diagnostics));
   return w;
 }
 
@@ -60,12 +97,18 @@ void Worker::Run() {
 
   while (!stop_.load(std::memory_order_relaxed)) {
     const base::Instant now = clock_->Now();
+    diagnostics_->set_now(now);
     uint32_t received = 0;
     for (uint16_t i = 0; i < port_ids_.size(); ++i) {
       const uint16_t n = rte_eth_rx_burst(port_ids_[i], queue, burst, bursts_[i]);
       for (uint16_t k = 0; k < n; ++k) host_->Input(i, burst[k], now);
       received += n;
     }
+    // Every iteration: the wheel only looks at the slots of ticks that have passed, so this
+    // is a comparison when no timer is due, and retransmissions and delayed ACKs are late by
+    // at most one loop iteration (plus an idle sleep, bounded below).
+    tcp_->Tick(now);
+    diagnostics_->Poll();
     bool worked = received > 0;
     if (now >= next_tick) {
       host_->Tick(now);
@@ -86,8 +129,13 @@ void Worker::Run() {
                settings_.idle_sleep_max > std::chrono::microseconds(1)) {
       // Idle back-off: sleep 1 us, doubling to idle_sleep_max while nothing arrives. An idle
       // appliance then costs a few percent of a core; the first packet after a quiet spell
-      // waits at most idle_sleep_max (plus the kernel's timer slack).
-      sleep = std::min(settings_.idle_sleep_max,
+      // waits at most idle_sleep_max (plus the kernel's timer slack). While connections
+      // exist their timers are due at any moment, so sleeps stop at the timer wheel's tick
+      // and no TCP timer fires much more than a tick late.
+      const base::Duration longest =
+          tcp_->connections() > 0 ? std::min(settings_.idle_sleep_max, tcp_->options().timer_tick)
+                                  : settings_.idle_sleep_max;
+      sleep = std::min(longest,
                        sleep.count() == 0 ? base::Duration(std::chrono::microseconds(1)) : sleep * 2);
       const timespec ts{0, static_cast<long>(sleep.count())};
       nanosleep(&ts, nullptr);

@@ -1,6 +1,7 @@
 // One worker: the poll-mode loop on its own lcore. It owns its queue on every port, its mbuf
-// pool, its host (ARP, ICMP, IPv4) and its counters, and shares none of them (ARCHITECTURE.md,
-// "Threads and cores"). The control thread only reads its counters and asks it to stop.
+// pool, its host (ARP, ICMP, IPv4), its TCP stack with the diagnostic services on it, and its
+// counters, and shares none of them (ARCHITECTURE.md, "Threads and cores"). The control
+// thread only reads its counters and asks it to stop.
 #pragma once
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include "base/clock.h"
 #include "base/counters.h"
 #include "control/config.h"
+#include "diagnostics.h"
 #include "net/host.h"
 #include "net/net_counters.h"
 #include "net/port.h"
@@ -35,7 +37,10 @@ FERRY_DECLARE_COUNTERS(LoopCounter, FERRY_LOOP_COUNTERS)
 
 class Worker final : public net::FrameSink {
  public:
-  // Builds the worker's host over the started ports. Returns the host's configuration errors.
+  // Builds the worker's host over the started ports, its TCP stack (keyed from getrandom(2);
+  // TCP checksums left to the NICs if every port offers it) and the diagnostic listeners.
+  // Returns the host's configuration errors, a failure of the random source, or the first
+  // listener the stack refused ("diagnostics[i] (...): ...").
   static absl::StatusOr<std::unique_ptr<Worker>> Create(uint32_t index,
                                                         const control::Settings& settings,
                                                         const std::vector<net::Port>& ports,
@@ -51,11 +56,17 @@ class Worker final : public net::FrameSink {
   uint32_t index() const { return index_; }
   const net::NetCounters& net_counters() const { return net_counters_; }
   const tcp::TcpCounters& tcp_counters() const { return tcp_counters_; }
+  const DiagCounters& diag_counters() const { return diag_counters_; }
   const base::CounterSet<LoopCounter>& loop_counters() const { return loop_counters_; }
 
  private:
   Worker(uint32_t index, const control::WorkerSettings& settings, rte_mempool* pool);
 
+  // The counters first: everything below writes to them until it is destroyed.
+  net::NetCounters net_counters_;
+  tcp::TcpCounters tcp_counters_;
+  DiagCounters diag_counters_;
+  base::CounterSet<LoopCounter> loop_counters_;
   uint32_t index_;
   control::WorkerSettings settings_;
   rte_mempool* pool_;
@@ -64,10 +75,9 @@ class Worker final : public net::FrameSink {
   std::vector<net::TxQueue> tx_;
   std::unique_ptr<base::TscClock> clock_;
   std::unique_ptr<net::Host> host_;
+  // Before the stack, so that it outlives the stack, which holds its handlers.
+  std::unique_ptr<DiagnosticServices> diagnostics_;
   std::unique_ptr<tcp::TcpStack> tcp_;
-  net::NetCounters net_counters_;
-  tcp::TcpCounters tcp_counters_;
-  base::CounterSet<LoopCounter> loop_counters_;
   std::atomic<bool> stop_{false};
 };
 

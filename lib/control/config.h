@@ -11,9 +11,11 @@
 
 #include "absl/status/statusor.h"
 #include "base/clock.h"
+#include "control/tcp_config.h"
 #include "ferry/v1/config.pb.h"
 #include "net/host.h"
 #include "net/port.h"
+#include "tcp/stack_options.h"
 
 namespace ferry::control {
 
@@ -51,6 +53,14 @@ struct Settings {
   net::HostConfig host;
   WorkerSettings workers;
   EalSettings eal;
+  // Each worker's TCP stack (tcp_config.h). tcp.mss fits the smallest interface MTU;
+  // tcp.tcp_checksum_offload is left to the worker, which knows the ports' offloads.
+  tcp::StackOptions tcp;
+  // tcp.connection resolved: the options of a connection whose listener (or, later, backend
+  // pool) overrides nothing.
+  tcp::ConnectionOptions tcp_connection;
+  // The diagnostic listeners every worker opens, in config order (diagnostics[i] is [i]).
+  std::vector<DiagnosticListenerSettings> diagnostics;
 };
 
 // Validates `config`, loads each interface's driver profile from `drivers_dir` and applies

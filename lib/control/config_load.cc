@@ -1,5 +1,6 @@
 // Loading a Config and resolving it into Settings (defaults applied, profiles loaded), and the
 // EAL argument list those settings imply.
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/ascii.h"
@@ -141,6 +142,12 @@ absl::StatusOr<Settings> ResolveSettings(const v1::Config& config,
   s.eal.memory_mb = eal.memory_mb();
   if (!eal.file_prefix().empty()) s.eal.file_prefix = eal.file_prefix();
   s.eal.extra_args.assign(eal.extra_args().begin(), eal.extra_args().end());
+
+  uint16_t smallest_mtu = s.ports.front().mtu;
+  for (const net::PortSpec& p : s.ports) smallest_mtu = std::min(smallest_mtu, p.mtu);
+  s.tcp = ResolveStackOptions(config.tcp(), smallest_mtu);
+  s.tcp_connection = ResolveConnectionOptions(config.tcp().connection(), tcp::ConnectionOptions{});
+  s.diagnostics = ResolveDiagnostics(config);
   return s;
 }
 

@@ -8,6 +8,8 @@
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
 #include "control/config.h"
+#include "control/field_error.h"
+#include "control/tcp_config.h"
 #include "net/address.h"
 
 namespace ferry::control {
@@ -16,20 +18,6 @@ namespace {
 using net::Ipv4Address;
 using net::Ipv4Prefix;
 using net::MacAddress;
-
-absl::Status FieldError(absl::string_view path, absl::string_view reason) {
-  return absl::InvalidArgumentError(absl::StrCat(path, ": ", reason));
-}
-
-absl::Status CheckRange(absl::string_view path, uint64_t value, uint64_t lo, uint64_t hi,
-                        bool zero_means_default) {
-  if (zero_means_default && value == 0) return absl::OkStatus();
-  if (value < lo || value > hi) {
-    return FieldError(path, absl::StrCat(value, " is out of range ", lo, "..", hi,
-                                         zero_means_default ? " (or 0 for the default)" : ""));
-  }
-  return absl::OkStatus();
-}
 
 // Addresses an interface may own: unicast, not 0.0.0.0, not loopback or class E.
 absl::Status CheckHostAddress(absl::string_view path, Ipv4Address a) {
@@ -268,6 +256,8 @@ absl::Status ValidateConfig(const v1::Config& config) {
   RETURN_IF_ERROR(ValidateWorkers(config.workers()));
   RETURN_IF_ERROR(ValidateArp(config.arp()));
   RETURN_IF_ERROR(ValidateEal(config.eal()));
+  RETURN_IF_ERROR(ValidateTcp(config.tcp()));
+  RETURN_IF_ERROR(ValidateDiagnostics(config));
   return absl::OkStatus();
 }
 

@@ -41,7 +41,22 @@ void PadFrame(rte_mbuf* m) {
   if (char* p = rte_pktmbuf_append(m, pad)) std::memset(p, 0, pad);
 }
 
+// RFC 1191 §5: a router that predates it sends a next-hop MTU of 0. The sender then guesses
+// the largest plateau of the §7 table below the refused datagram's length (0 if there is none).
+uint16_t MtuPlateauBelow(uint16_t datagram_length) {
+  static constexpr uint16_t kPlateaus[] = {65535, 32000, 17914, 8166, 4352, 2002,
+                                           1492,  1006,  508,   296,  68};
+  for (uint16_t plateau : kPlateaus) {
+    if (plateau < datagram_length) return plateau;
+  }
+  return 0;
+}
+
 }  // namespace
+
+// RFC 1191 is optional for a transport: one that does no path MTU discovery ignores it.
+void TransportHandler::IcmpFragmentationNeeded(Ipv4Address, Ipv4Address, uint16_t, uint16_t,
+                                               uint32_t, uint16_t, Instant) {}
 
 // One port's addresses, ARP cache and L2 framing, as the host sees it.
 class Host::Interface final : public ArpCache::Sink {
@@ -334,6 +349,10 @@ void Host::IcmpInput(rte_mbuf* packet, Ipv4Address source, Ipv4Address destinati
     default:
       return Drop(packet, NetCounter::kDropIcmpBadChecksum);
   }
+  if (icmp.type() == IcmpType::kDestinationUnreachable &&
+      icmp.code() == IcmpCode::kFragmentationNeeded) {
+    return FragmentationNeededInput(packet, icmp.next_hop_mtu(), icmp.payload(), now);
+  }
   if (icmp.type() != IcmpType::kEchoRequest || icmp.code() != 0) {
     return Drop(packet, NetCounter::kDropIcmpUnhandledType);
   }
@@ -360,6 +379,42 @@ void Host::IcmpInput(rte_mbuf* packet, Ipv4Address source, Ipv4Address destinati
   reply.Emit({reinterpret_cast<uint8_t*>(header), Ipv4Repr::kLength}, /*fill_checksum=*/false);
   counters_.Add(NetCounter::kIcmpEchoRepliesOut);
   SendIpv4(packet, now);
+}
+
+// RFC 1191 §4: a router could not forward a datagram of ours with DF set; the message
+// quotes it and gives the next hop's MTU. The host checks that the quote is well-formed, that
+// the quoted datagram was ours and TCP's, and that the MTU is plausible, then hands it to TCP,
+// which decides whether the quote is believable (RFC 5927 §4.1) and lowers the connection's
+// MSS. `quote` lies in `packet`, which is freed once TCP has seen it.
+void Host::FragmentationNeededInput(rte_mbuf* packet, uint16_t next_hop_mtu,
+                                    std::span<const uint8_t> quote_bytes, Instant now) {
+  IcmpQuoteView quote;
+  if (IcmpQuoteView::Parse(quote_bytes, quote) != ParseError::kOk) {
+    return Drop(packet, NetCounter::kDropIcmpFragNeededBadQuote);
+  }
+  // Only a first fragment quotes a transport header; ours are never fragments (DF), so a
+  // later one is not about anything we sent.
+  if (quote.fragment_offset() != 0) {
+    return Drop(packet, NetCounter::kDropIcmpFragNeededBadQuote);
+  }
+  if (!IsLocalAddress(quote.source())) {
+    return Drop(packet, NetCounter::kDropIcmpFragNeededNotOurs);
+  }
+  if (quote.protocol() != IpProtocol::kTcp || tcp_ == nullptr) {
+    return Drop(packet, NetCounter::kDropIcmpFragNeededNotTcp);
+  }
+  uint16_t mtu = next_hop_mtu;
+  if (mtu == 0) mtu = MtuPlateauBelow(quote.total_length());
+  // RFC 1191 §3: a host MUST never reduce its path MTU estimate below 68 octets (RFC 791's
+  // minimum). And a datagram that fits the next hop was not refused for its size. Either claim
+  // makes the message bogus, most likely forged (RFC 5927 §7).
+  if (mtu < 68 || mtu >= quote.total_length()) {
+    return Drop(packet, NetCounter::kDropIcmpFragNeededBadMtu);
+  }
+  counters_.Add(NetCounter::kIcmpFragNeededIn);
+  tcp_->IcmpFragmentationNeeded(quote.source(), quote.destination(), quote.source_port(),
+                                quote.destination_port(), quote.tcp_sequence(), mtu, now);
+  rte_pktmbuf_free(packet);
 }
 
 void Host::SendIpv4(rte_mbuf* packet, Instant now) {

@@ -1,13 +1,14 @@
 // The appliance as an IPv4 host on its ports, one instance per worker: Ethernet and 802.1Q
 // demultiplexing, ARP (RFC 826: answer for our addresses, learn, resolve next hops, announce
 // with gratuitous ARP), IPv4 input validation (RFC 791, RFC 1122 §3.2.1), ICMP echo
-// (RFC 792) and the IPv4 output path (route, L2 header, ARP, checksum) that the TCP stack
+// (RFC 792), ICMP "fragmentation needed" handed to TCP (RFC 1191) and the IPv4 output path (route, L2 header, ARP, checksum) that the TCP stack
 // will send through. Every frame that comes in is consumed: delivered, answered, or dropped
 // and counted under one reason. Nothing here allocates after Create() except mbufs.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -59,6 +60,17 @@ class TransportHandler {
   virtual ~TransportHandler() = default;
   virtual void Input(rte_mbuf* packet, Ipv4Address source, Ipv4Address destination,
                      base::Instant now) = 0;
+  // ICMP destination unreachable, fragmentation needed (RFC 1191 §4): a router could not
+  // forward a datagram we sent from `local`:`local_port` to `remote`:`remote_port` because
+  // its next hop's MTU is `next_hop_mtu` (68 or more, and below the quoted datagram's
+  // length). `quoted_seq` is the sequence number of the quoted segment, for the transport's
+  // own check that the message is about data in flight (RFC 5927 §4.1). The host has checked
+  // only that the quote is well-formed and that `local` is ours. The default ignores it
+  // (host.cc).
+  virtual void IcmpFragmentationNeeded(Ipv4Address local, Ipv4Address remote,
+                                       uint16_t local_port, uint16_t remote_port,
+                                       uint32_t quoted_seq, uint16_t next_hop_mtu,
+                                       base::Instant now);
 };
 
 // Where the host's outgoing frames go: the worker's TX buffers. Send takes ownership.
@@ -109,6 +121,8 @@ class Host final : public Ipv4Output {
   void Ipv4Input(Interface& iface, rte_mbuf* frame, size_t l2_length, base::Instant now);
   void IcmpInput(rte_mbuf* packet, Ipv4Address source, Ipv4Address destination,
                  base::Instant now);
+  void FragmentationNeededInput(rte_mbuf* packet, uint16_t next_hop_mtu,
+                                std::span<const uint8_t> quote, base::Instant now);
   void SendGratuitous(Interface& iface);
   void Drop(rte_mbuf* frame, NetCounter reason);
 

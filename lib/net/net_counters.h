@@ -21,6 +21,7 @@ namespace ferry::net {
   X(kArpEntriesExpired, "arp_entries_expired")                                     \
   X(kIcmpEchoRequestsIn, "icmp_echo_requests_in")                                  \
   X(kIcmpEchoRepliesOut, "icmp_echo_replies_out")                                  \
+  X(kIcmpFragNeededIn, "icmp_frag_needed_in")     /* handed to TCP, RFC 1191 */    \
   X(kIpv4Delivered, "ipv4_delivered")                                              \
   /* Drops: one reason per frame. */                                               \
   X(kDropRxScattered, "drop_rx_scattered")    \
@@ -47,6 +48,10 @@ namespace ferry::net {
   X(kDropIcmpTruncated, "drop_icmp_truncated")                                     \
   X(kDropIcmpBadChecksum, "drop_icmp_bad_checksum")                                \
   X(kDropIcmpUnhandledType, "drop_icmp_unhandled_type")                            \
+  X(kDropIcmpFragNeededBadQuote, "drop_icmp_frag_needed_bad_quote")                \
+  X(kDropIcmpFragNeededNotOurs, "drop_icmp_frag_needed_not_ours")                  \
+  X(kDropIcmpFragNeededNotTcp, "drop_icmp_frag_needed_not_tcp")                    \
+  X(kDropIcmpFragNeededBadMtu, "drop_icmp_frag_needed_bad_mtu")                    \
   X(kDropArpQueueFull, "drop_arp_queue_full")                                      \
   X(kDropArpTableFull, "drop_arp_table_full")                                      \
   X(kDropArpUnresolved, "drop_arp_unresolved")                                     \

@@ -283,4 +283,10 @@ size_t ReassemblyQueue::SackBlocks(std::span<SackBlock> out, Seq most_recent_seq
   return n;
 }
 
+uint64_t ReassemblyQueue::mbufs() const {
+  uint64_t n = 0;
+  for (uint16_t i = 0; i < count_; ++i) n += entries_[i].chain->nb_segs;
+  return n;
+}
+
 }  // namespace ferry::tcp

@@ -119,7 +119,14 @@ class ReassemblyQueue {
 
   // Frees every queued chain.
   void Clear();
+  // Clear, with a new byte bound (a pooled queue reused by a connection with other options).
+  void Reset(uint32_t max_bytes) {
+    Clear();
+    options_.max_bytes = max_bytes;
+  }
 
+  // Mbufs held (walks every chain: for gauges, not the packet path).
+  uint64_t mbufs() const;
   uint32_t bytes() const { return bytes_; }
   uint16_t segments() const { return count_; }
   bool empty() const { return count_ == 0; }
@@ -150,7 +157,7 @@ class ReassemblyQueue {
   void Erase(uint16_t first, uint16_t end);
   void NoteDuplicate(Seq rcv_nxt, uint32_t s, uint32_t e);
 
-  const Options options_;
+  Options options_;
   std::unique_ptr<Entry[]> entries_;  // [0, count_) sorted by start, disjoint
   uint16_t count_ = 0;
   uint32_t bytes_ = 0;

@@ -27,9 +27,23 @@ void SendQueue::Clear() {
   cursor_ = Position{};
 }
 
+uint64_t SendQueue::mbufs() const {
+  uint64_t n = 0;
+  for (uint32_t i = 0, slot = head_; i < count_; ++i, slot = Next(slot)) {
+    n += entries_[slot].chain->nb_segs;
+  }
+  return n;
+}
+
 void SendQueue::Reset(Seq front) {
   Clear();
   front_ = front;
+}
+
+void SendQueue::Reset(Seq front, uint32_t max_bytes) {
+  Reset(front);
+  options_.max_bytes = max_bytes;
+  assert(Valid(options_));
 }
 
 void SendQueue::Push(rte_mbuf* chain, uint32_t length) {
@@ -49,7 +63,17 @@ uint32_t SendQueue::Append(rte_mbuf*& chain) {
     chain = nullptr;
     return 0;
   }
-  if (count_ == options_.max_entries) return 0;
+  if (count_ == options_.max_entries) {
+    // Link the whole chain onto the last entry's chain: no copy, no slot.
+    uint32_t last = head_ + count_ - 1;
+    if (last >= options_.max_entries) last -= options_.max_entries;
+    Entry& tail = entries_[last];
+    if (length > space() || rte_pktmbuf_chain(tail.chain, chain) != 0) return 0;
+    tail.length += length;
+    bytes_ += length;
+    chain = nullptr;
+    return length;
+  }
   if (length <= space()) {
     Push(chain, length);
     chain = nullptr;

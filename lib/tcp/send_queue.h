@@ -82,6 +82,9 @@ class SendQueue {
 
   // Frees everything queued. The next byte appended gets sequence number `front` (ISS + 1).
   void Reset(Seq front);
+  // Reset, with a new byte cap (a pooled queue reused by a connection with other options).
+  // `max_bytes` must satisfy Valid (asserted).
+  void Reset(Seq front, uint32_t max_bytes);
 
   // Queues the leading bytes of `chain` (a well-formed packet chain the caller owns), as many
   // as space() allows, and returns how many it took.
@@ -90,8 +93,10 @@ class SendQueue {
   //   - Part of it fits: the chain is split at that byte without copying (see the header
   //     comment). The queue keeps the head, and `chain` becomes the remainder: a well-formed
   //     chain of exactly the bytes not taken. It starts with a non-empty mbuf.
-  //   - Nothing is taken, and chain is unchanged, when space() is 0 or all max_entries are in
-  //     use.
+  //   - All max_entries in use: the chain is linked onto the last queued chain instead
+  //     (rte_pktmbuf_chain, no copy), if all of it fits under space() and the mbuf count
+  //     limit; otherwise nothing is taken. Small segments therefore never exhaust the ring.
+  //   - Nothing is taken, and chain is unchanged, when space() is 0.
   // If indirect_pool is empty when the cap falls inside an mbuf, the split moves back to the
   // start of that mbuf (fewer bytes taken, nothing allocated). If that mbuf is the first one,
   // the call takes nothing. Retry once buffers free up. O(1) when the chain fits; otherwise
@@ -119,6 +124,8 @@ class SendQueue {
   // Frees everything queued. front_seq() is unchanged (so end_seq() == front_seq()).
   void Clear();
 
+  // Mbufs queued (walks every chain: for gauges, not the packet path).
+  uint64_t mbufs() const;
   uint32_t bytes() const { return bytes_; }
   uint32_t space() const { return options_.max_bytes - bytes_; }
   uint32_t entries() const { return count_; }
@@ -144,7 +151,7 @@ class SendQueue {
   void Step(Position& p) const;
   void Push(rte_mbuf* chain, uint32_t length);
 
-  const Options options_;
+  Options options_;
   rte_mempool* const indirect_pool_;
   std::unique_ptr<Entry[]> entries_;  // ring: [head_, head_ + count_) modulo max_entries
   uint32_t head_ = 0;

@@ -58,7 +58,8 @@ case $target in
     ;;
   config_text)
     lib_sources=(control/config_load.cc control/config_validate.cc control/driver_profile.cc
-                 control/text_proto.cc net/address.cc net/port.cc base/log.cc)
+                 control/tcp_config.cc control/text_proto.cc net/address.cc net/port.cc
+                 base/log.cc)
     protos=(config driver_profile)
     modules=(libdpdk protobuf absl_status absl_statusor absl_strings absl_str_format)
     ;;

@@ -6,6 +6,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -510,6 +511,199 @@ TEST_F(HostTest, IcmpDrops) {
   EXPECT_EQ(Count(NetCounter::kDropIcmpBadChecksum), 1u);
   EXPECT_EQ(Count(NetCounter::kDropIcmpUnhandledType), 1u);
   EXPECT_TRUE(TakeSent().empty());
+}
+
+// ---- ICMP fragmentation needed (RFC 1191) -------------------------------------------------
+
+// What the host told the transport.
+struct FragNeeded {
+  Ipv4Address local;
+  Ipv4Address remote;
+  uint16_t local_port;
+  uint16_t remote_port;
+  uint32_t quoted_seq;
+  uint16_t next_hop_mtu;
+  base::Instant now;
+};
+
+class RecordingTransport : public TransportHandler {
+ public:
+  void Input(rte_mbuf* packet, Ipv4Address, Ipv4Address, base::Instant) override {
+    ++inputs;
+    rte_pktmbuf_free(packet);
+  }
+  void IcmpFragmentationNeeded(Ipv4Address local, Ipv4Address remote, uint16_t local_port,
+                               uint16_t remote_port, uint32_t quoted_seq, uint16_t next_hop_mtu,
+                               base::Instant now) override {
+    calls.push_back({local, remote, local_port, remote_port, quoted_seq, next_hop_mtu, now});
+  }
+  int inputs = 0;
+  std::vector<FragNeeded> calls;
+};
+
+// A transport without path MTU discovery: only Input, the default ignores the ICMP.
+class InputOnlyTransport : public TransportHandler {
+ public:
+  void Input(rte_mbuf* packet, Ipv4Address, Ipv4Address, base::Instant) override {
+    rte_pktmbuf_free(packet);
+  }
+};
+
+// The start of a datagram we sent, as a router quotes it: a 20-byte IPv4 header claiming
+// `total_length`, then the first `transport_bytes` of a TCP header (ports, sequence number,
+// then zeros).
+Bytes Quote(Ipv4Address src, Ipv4Address dst, uint16_t sport, uint16_t dport, uint32_t seq,
+            uint16_t total_length = 1500, uint8_t protocol = IpProtocol::kTcp,
+            size_t transport_bytes = 8) {
+  Bytes b(Ipv4Repr::kLength);
+  Ipv4Repr r{};
+  r.source = src;
+  r.destination = dst;
+  r.protocol = protocol;
+  r.payload_length = static_cast<uint16_t>(total_length - Ipv4Repr::kLength);
+  r.Emit(b);
+  Bytes tcp(std::max<size_t>(transport_bytes, 8));
+  StoreBe16(&tcp[0], sport);
+  StoreBe16(&tcp[2], dport);
+  StoreBe32(&tcp[4], seq);
+  tcp.resize(transport_bytes);
+  b.insert(b.end(), tcp.begin(), tcp.end());
+  return b;
+}
+
+// ICMP destination unreachable (type 3) with `code`, next-hop MTU in bytes 6..7 (RFC 1191 §4).
+Bytes Unreachable(uint8_t code, uint16_t next_hop_mtu, const Bytes& quote) {
+  Bytes b(8);
+  b[0] = IcmpType::kDestinationUnreachable;
+  b[1] = code;
+  StoreBe16(&b[6], next_hop_mtu);
+  b.insert(b.end(), quote.begin(), quote.end());
+  InternetChecksum sum;
+  sum.Add(b);
+  StoreBe16(&b[2], sum.Finish());
+  return b;
+}
+
+class FragmentationNeededTest : public HostTest {
+ protected:
+  void SetUp() override {
+    HostTest::SetUp();
+    Start(Config());
+    host_->SetTcpHandler(&transport_);
+  }
+  // From a router beyond the gateway, as ICMP errors come.
+  void InjectIcmp(const Bytes& icmp) {
+    Inject(EthernetFrame(kOurMac, kGatewayMac, EtherType::kIpv4,
+                         Ipv4Packet(Ipv4Address::FromOctets(198, 19, 0, 254), kOurIp,
+                                    IpProtocol::kIcmp, icmp)));
+  }
+  Bytes OurSegment(uint16_t total_length = 1500) {
+    return Quote(kOurIp, kFarIp, 80, 40000, 0x12345678, total_length);
+  }
+
+  RecordingTransport transport_;
+};
+
+TEST_F(FragmentationNeededTest, QuoteOfOurSegmentReachesTheTransport) {
+  InjectIcmp(Unreachable(IcmpCode::kFragmentationNeeded, 1400, OurSegment()));
+  ASSERT_EQ(transport_.calls.size(), 1u);
+  const FragNeeded& c = transport_.calls[0];
+  EXPECT_EQ(c.local, kOurIp);
+  EXPECT_EQ(c.remote, kFarIp);
+  EXPECT_EQ(c.local_port, 80);
+  EXPECT_EQ(c.remote_port, 40000);
+  EXPECT_EQ(c.quoted_seq, 0x12345678u);
+  EXPECT_EQ(c.next_hop_mtu, 1400);
+  EXPECT_EQ(c.now, now_);
+  EXPECT_EQ(transport_.inputs, 0);
+  EXPECT_EQ(Count(NetCounter::kIcmpFragNeededIn), 1u);
+  EXPECT_EQ(Count(NetCounter::kDropIcmpUnhandledType), 0u);
+  EXPECT_TRUE(TakeSent().empty());  // nothing is answered; TearDown checks the mbuf was freed
+}
+
+// RFC 1812 §4.3.2.3: routers may quote more than 8 bytes; the extra is not in the way.
+TEST_F(FragmentationNeededTest, LongerQuoteIsAccepted) {
+  InjectIcmp(Unreachable(IcmpCode::kFragmentationNeeded, 1280,
+                         Quote(kOurIp, kFarIp, 443, 50000, 7, 1500, IpProtocol::kTcp, 40)));
+  ASSERT_EQ(transport_.calls.size(), 1u);
+  EXPECT_EQ(transport_.calls[0].local_port, 443);
+  EXPECT_EQ(transport_.calls[0].quoted_seq, 7u);
+  EXPECT_EQ(transport_.calls[0].next_hop_mtu, 1280);
+}
+
+// RFC 1191 §5: a router from before RFC 1191 sends MTU 0; the next plateau of the §7 table
+// below the quoted datagram's length is used instead.
+TEST_F(FragmentationNeededTest, ZeroMtuFallsToThePlateauBelowTheDatagram) {
+  InjectIcmp(Unreachable(IcmpCode::kFragmentationNeeded, 0, OurSegment(1500)));
+  InjectIcmp(Unreachable(IcmpCode::kFragmentationNeeded, 0, OurSegment(1492)));
+  InjectIcmp(Unreachable(IcmpCode::kFragmentationNeeded, 0, OurSegment(9000)));
+  ASSERT_EQ(transport_.calls.size(), 3u);
+  EXPECT_EQ(transport_.calls[0].next_hop_mtu, 1492);
+  EXPECT_EQ(transport_.calls[1].next_hop_mtu, 1006);
+  EXPECT_EQ(transport_.calls[2].next_hop_mtu, 8166);
+  // No plateau below 68.
+  InjectIcmp(Unreachable(IcmpCode::kFragmentationNeeded, 0, OurSegment(68)));
+  EXPECT_EQ(transport_.calls.size(), 3u);
+  EXPECT_EQ(Count(NetCounter::kDropIcmpFragNeededBadMtu), 1u);
+}
+
+TEST_F(FragmentationNeededTest, DropsByReason) {
+  const uint8_t kCode = IcmpCode::kFragmentationNeeded;
+  // Bad quotes: 4 bytes of TCP instead of 8; version 6; IHL 4; IHL 6 with 4 bytes after it; a
+  // quote of a non-first fragment (no transport header in it).
+  InjectIcmp(Unreachable(kCode, 1400,
+                         Quote(kOurIp, kFarIp, 80, 40000, 1, 1500, IpProtocol::kTcp, 4)));
+  Bytes v6 = OurSegment();
+  v6[0] = 0x65;
+  InjectIcmp(Unreachable(kCode, 1400, v6));
+  Bytes ihl4 = OurSegment();
+  ihl4[0] = 0x44;
+  InjectIcmp(Unreachable(kCode, 1400, ihl4));
+  Bytes ihl6 = OurSegment();
+  ihl6[0] = 0x46;
+  InjectIcmp(Unreachable(kCode, 1400, ihl6));
+  Bytes fragment = OurSegment();
+  StoreBe16(&fragment[6], 0x00b9);  // offset 185 * 8 = 1480
+  InjectIcmp(Unreachable(kCode, 1400, fragment));
+  EXPECT_EQ(Count(NetCounter::kDropIcmpFragNeededBadQuote), 5u);
+
+  // Not ours: the quoted source is another host's.
+  InjectIcmp(Unreachable(kCode, 1400, Quote(kPeerIp, kFarIp, 80, 40000, 1)));
+  EXPECT_EQ(Count(NetCounter::kDropIcmpFragNeededNotOurs), 1u);
+
+  // Ours but UDP.
+  InjectIcmp(Unreachable(kCode, 1400,
+                         Quote(kOurIp, kFarIp, 53, 53, 0, 1500, IpProtocol::kUdp)));
+  EXPECT_EQ(Count(NetCounter::kDropIcmpFragNeededNotTcp), 1u);
+
+  // RFC 1191 §3: nothing below 68; and an MTU the datagram fits cannot have refused it.
+  InjectIcmp(Unreachable(kCode, 67, OurSegment()));
+  InjectIcmp(Unreachable(kCode, 1500, OurSegment(1500)));
+  InjectIcmp(Unreachable(kCode, 9000, OurSegment(1500)));
+  EXPECT_EQ(Count(NetCounter::kDropIcmpFragNeededBadMtu), 3u);
+
+  // Other destination-unreachable codes are not path MTU discovery.
+  InjectIcmp(Unreachable(3 /* port unreachable */, 1400, OurSegment()));
+  EXPECT_EQ(Count(NetCounter::kDropIcmpUnhandledType), 1u);
+
+  EXPECT_TRUE(transport_.calls.empty());
+  EXPECT_EQ(Count(NetCounter::kIcmpFragNeededIn), 0u);
+  EXPECT_TRUE(TakeSent().empty());
+}
+
+TEST_F(FragmentationNeededTest, WithoutATcpHandlerItIsDropped) {
+  host_->SetTcpHandler(nullptr);
+  InjectIcmp(Unreachable(IcmpCode::kFragmentationNeeded, 1400, OurSegment()));
+  EXPECT_EQ(Count(NetCounter::kDropIcmpFragNeededNotTcp), 1u);
+  EXPECT_TRUE(transport_.calls.empty());
+}
+
+TEST_F(FragmentationNeededTest, TransportWithoutPmtudIgnoresIt) {
+  InputOnlyTransport input_only;
+  host_->SetTcpHandler(&input_only);
+  InjectIcmp(Unreachable(IcmpCode::kFragmentationNeeded, 1400, OurSegment()));
+  EXPECT_EQ(Count(NetCounter::kIcmpFragNeededIn), 1u);
+  EXPECT_TRUE(transport_.calls.empty());
 }
 
 TEST_F(HostTest, ConfigWithOffLinkRouteIsRefused) {

@@ -140,5 +140,58 @@ TEST(IcmpViewTest, FailedParseLeavesTheViewAlone) {
   EXPECT_EQ(icmp.identifier(), 0x0d2a);
 }
 
+// ---- IcmpQuoteView: the datagram an error message quotes -------------------------------------
+
+// What a router quotes of a TCP segment 198.18.0.1:80 -> 198.19.7.7:40000 (seq 0x12345678) of
+// 1500 bytes: the 20-byte IPv4 header (DF, TTL as the router saw it, protocol 6) and the first
+// 8 bytes of the TCP header.
+constexpr uint8_t kQuote[] = {
+    0x45, 0x00, 0x05, 0xdc, 0x00, 0x00, 0x40, 0x00, 0x3f, 0x06, 0x00, 0x00, 198, 18, 0, 1,
+    198, 19, 7, 7,                                        // end of the IPv4 header
+    0x00, 0x50, 0x9c, 0x40, 0x12, 0x34, 0x56, 0x78};      // ports, sequence number
+
+TEST(IcmpQuoteViewTest, ReadsTheQuotedHeaderAndTcpStart) {
+  IcmpQuoteView q;
+  ASSERT_EQ(IcmpQuoteView::Parse(kQuote, q), ParseError::kOk);
+  EXPECT_EQ(q.header_length(), 20u);
+  EXPECT_EQ(q.total_length(), 1500);  // the original's, longer than the quote
+  EXPECT_EQ(q.fragment_offset(), 0);
+  EXPECT_EQ(q.protocol(), 6);
+  EXPECT_EQ(q.source(), Ipv4Address::FromOctets(198, 18, 0, 1));
+  EXPECT_EQ(q.destination(), Ipv4Address::FromOctets(198, 19, 7, 7));
+  EXPECT_EQ(q.source_port(), 80);
+  EXPECT_EQ(q.destination_port(), 40000);
+  EXPECT_EQ(q.tcp_sequence(), 0x12345678u);
+  EXPECT_EQ(q.transport().size(), 8u);
+}
+
+TEST(IcmpQuoteViewTest, HeaderOptionsMoveTheTransportHeader) {
+  std::vector<uint8_t> b(kQuote, kQuote + 20);
+  b[0] = 0x46;  // IHL 6: one 4-byte option word
+  b.insert(b.end(), {1, 1, 1, 0});
+  b.insert(b.end(), kQuote + 20, kQuote + 28);
+  IcmpQuoteView q;
+  ASSERT_EQ(IcmpQuoteView::Parse(b, q), ParseError::kOk);
+  EXPECT_EQ(q.header_length(), 24u);
+  EXPECT_EQ(q.source_port(), 80);
+  EXPECT_EQ(q.tcp_sequence(), 0x12345678u);
+}
+
+TEST(IcmpQuoteViewTest, RefusesByReasonAndLeavesTheOutputAlone) {
+  IcmpQuoteView q;
+  ASSERT_EQ(IcmpQuoteView::Parse(kQuote, q), ParseError::kOk);
+  const std::span<const uint8_t> all(kQuote);
+  EXPECT_EQ(IcmpQuoteView::Parse(all.first(27), q), ParseError::kTruncated);
+  std::vector<uint8_t> b = Copy(all);
+  b[0] = 0x65;
+  EXPECT_EQ(IcmpQuoteView::Parse(b, q), ParseError::kBadVersion);
+  b[0] = 0x44;
+  EXPECT_EQ(IcmpQuoteView::Parse(b, q), ParseError::kBadHeaderLength);
+  b[0] = 0x46;  // 24 + 8 bytes needed, 28 there
+  EXPECT_EQ(IcmpQuoteView::Parse(b, q), ParseError::kTruncated);
+  // Still the view of the first, good parse.
+  EXPECT_EQ(q.tcp_sequence(), 0x12345678u);
+}
+
 }  // namespace
 }  // namespace ferry::net

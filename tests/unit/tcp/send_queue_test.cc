@@ -338,7 +338,7 @@ TEST_F(SendQueueTest, AppendFillsTheRoomLeftBesideQueuedData) {
   ExpectHolds(q, 25, 60);
 }
 
-TEST_F(SendQueueTest, AppendTakesNothingWithoutRoomOrAFreeEntry) {
+TEST_F(SendQueueTest, WithEveryEntryInUseWholeChainsAreLinkedOntoTheLast) {
   SendQueue q(Opts(100, 2), indirect_pool_);
   q.Reset(At(0));
   rte_mbuf* a = Build(0, {10});
@@ -346,14 +346,30 @@ TEST_F(SendQueueTest, AppendTakesNothingWithoutRoomOrAFreeEntry) {
   ASSERT_EQ(q.Append(a), 10u);
   ASSERT_EQ(q.Append(b), 10u);
   rte_mbuf* c = Build(20, {5, 5});
-  rte_mbuf* const c_head = c;
-  EXPECT_EQ(q.Append(c), 0u) << "both entries in use";
-  EXPECT_EQ(c, c_head);
-  EXPECT_TRUE(IsStream(c, 20, 10));
+  EXPECT_EQ(q.Append(c), 10u) << "linked onto the last entry's chain";
+  EXPECT_EQ(c, nullptr);
+  EXPECT_EQ(q.entries(), 2u);
+  EXPECT_EQ(q.bytes(), 30u);
+  EXPECT_EQ(q.mbufs(), 4u);
+  // A chain that does not fit whole is not split when no entry is free.
+  rte_mbuf* d = Build(30, {40, 40});
+  rte_mbuf* const d_head = d;
+  EXPECT_EQ(q.Append(d), 0u);
+  EXPECT_EQ(d, d_head);
+  EXPECT_TRUE(IsStream(d, 30, 80));
   EXPECT_EQ(IndirectInUse(), 0u);
-  EXPECT_EQ(q.Acknowledge(At(10)), 10u);
-  EXPECT_EQ(q.Append(c), 10u) << "an entry is free again";
+  rte_pktmbuf_free(d);
+  SendQueue::SliceResult s = q.Slice(At(5), 25, 8);
+  EXPECT_EQ(s.length, 25u);
+  EXPECT_TRUE(IsStream(s.chain, 5, 25));
+  rte_pktmbuf_free(s.chain);
+  EXPECT_EQ(q.Acknowledge(At(25)), 25u);
+  EXPECT_EQ(q.entries(), 1u);
+  EXPECT_EQ(q.Acknowledge(At(30)), 5u);
+  EXPECT_TRUE(q.empty());
+}
 
+TEST_F(SendQueueTest, AppendTakesNothingWithoutRoom) {
   SendQueue full(Opts(10), indirect_pool_);
   full.Reset(At(0));
   rte_mbuf* d = Build(0, {10});
@@ -841,9 +857,11 @@ TEST_F(SendQueueTest, RandomOperationsKeepTheStreamExact) {
               pending = Build(produced, layout);
               produced += Sum(layout);
             }
+            // With every entry in use, only a chain that fits whole is taken (linked on).
             const bool slot = q.entries() < max_entries;
-            const uint32_t want =
-                static_cast<uint32_t>(std::min<uint64_t>(produced - end, slot ? q.space() : 0));
+            const uint64_t left = produced - end;
+            const uint32_t want = static_cast<uint32_t>(
+                slot ? std::min<uint64_t>(left, q.space()) : (left <= q.space() ? left : 0));
             const uint32_t took = q.Append(pending);
             ASSERT_EQ(took, want);
             end += took;

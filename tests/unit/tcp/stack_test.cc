@@ -41,7 +41,10 @@ class ClosedPortTest : public ::testing::Test {
     pool_ = rte_pktmbuf_pool_create(("stack_test" + std::to_string(n++)).c_str(), 127, 0, 0,
                                     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
     ASSERT_NE(pool_, nullptr);
-    stack_ = std::make_unique<TcpStack>(pool_, output_, counters_);
+    StackOptions options;
+    options.max_connections = 4;
+    stack_ = std::make_unique<TcpStack>(options, pool_, pool_, output_, counters_,
+                                        base::SipKey{1, 2}, base::Instant());
   }
   void TearDown() override {
     EXPECT_EQ(rte_mempool_in_use_count(pool_), 0u);
