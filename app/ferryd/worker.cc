@@ -75,6 +75,9 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(uint32_t index,
       !ports.empty() && std::all_of(ports.begin(), ports.end(), [](const net::Port& p) {
         return (p.tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) != 0;
       });
+  // The one pool also receives: when an eighth of it is left, windows stop opening so
+  // that ACKs (which free queued data) can still be received (stack_options.h).
+  tcp_options.pressure_free_mbufs = settings.workers.mbufs_per_worker / 8;
   // RFC 6528 §3: the ISN and SYN cookie secret is random per boot, and per worker (isn.h).
   ASSIGN_OR_RETURN(const base::SipKey key, tcp::IsnGenerator::MakeKey(FillRandom));
   const base::Instant now = w->clock_->Now();

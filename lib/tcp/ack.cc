@@ -68,8 +68,11 @@ bool TcpStack::ProcessAck(Tcb& tcb, const Segment& segment, base::Instant now) {
 void TcpStack::UpdateSendWindow(Tcb& tcb, const Segment& segment) {
   // RFC 9293 §3.10.7.4: "If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)),
   // set SND.WND <- SEG.WND, set SND.WL1 <- SEG.SEQ, and set SND.WL2 <- SEG.ACK." The window
-  // is scaled by the peer's shift (RFC 7323 §2.3).
-  if (!(tcb.snd_wl1_ < segment.seq ||
+  // is scaled by the peer's shift (RFC 7323 §2.3). Also, as Linux does
+  // (tcp_may_update_window), for any ACK that advances SND.UNA: a peer's retransmission
+  // carries an old SEG.SEQ but its newest ACK and window, and taking the new SND.UNA without
+  // its window would put the usable window's right edge past the one the peer offers.
+  if (!(segment.ack > tcb.snd_una_ || tcb.snd_wl1_ < segment.seq ||
         (tcb.snd_wl1_ == segment.seq && tcb.snd_wl2_ <= segment.ack))) {
     return;
   }

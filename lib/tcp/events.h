@@ -10,13 +10,14 @@
 //     connection the owner Close()d or Abort()ed reports nothing more (not even OnClosed).
 //   - Payload handed over in OnData belongs to the handler. The stack never delivers more than
 //     the window it offered, and it offers at most ReceiveSpace(): a handler that can always
-//     take ReceiveSpace() bytes never has to drop data. One exception: a passive open's
-//     SYN-ACK goes out before the owner exists, offering ConnectionOptions::receive_window
-//     (at most 64 KiB, unscaled); the edge it sets is kept (RFC 9293 §3.8.6.2.2), so a
-//     listener's owners must be able to take that much at first.
+//     take ReceiveSpace() bytes never has to drop data. A passive open's SYN-ACK goes out
+//     before the owner exists: it offers ListenHandler::AcceptReceiveSpace() (and at most
+//     ConnectionOptions::receive_window and 64 KiB, unscaled), and the edge it sets is kept
+//     (RFC 9293 §3.8.6.2.2), so a new connection's owner must be able to take that much.
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string_view>
 
 struct rte_mbuf;
@@ -74,6 +75,9 @@ class ListenHandler {
   // the handler for the new connection, or nullptr to refuse it (it is reset). Data that came
   // with the ACK is delivered right after, through the returned handler.
   virtual ConnectionHandler* OnAccept(Tcb& connection) = 0;
+  // What each new connection's owner can take at first: the window the SYN-ACK offers is at
+  // most this. The default leaves it to ConnectionOptions::receive_window.
+  virtual uint32_t AcceptReceiveSpace() const { return UINT32_MAX; }
 };
 
 }  // namespace ferry::tcp

@@ -211,6 +211,8 @@ void TcpStack::SynSentInput(Tcb& tcb, Segment& segment, base::Instant now) {
   tcb.irs_ = segment.seq;
   tcb.rcv_nxt_ = segment.seq + 1;
   NegotiateOptions(tcb, segment.options);
+  // The edge our SYN offered (its window is unscaled): the receive window starts there.
+  tcb.rcv_adv_ = tcb.rcv_nxt_ + std::min<uint32_t>(ReceiveWindow(tcb), 0xffff);
   if (tcb.ts_ok_) {
     tcb.ts_recent_ = segment.options.timestamps->value;
     tcb.ts_recent_age_ = now;
@@ -219,8 +221,7 @@ void TcpStack::SynSentInput(Tcb& tcb, Segment& segment, base::Instant now) {
   if (ack_ok) {
     // "SND.UNA should be advanced to equal SEG.ACK ... If SND.UNA > ISS (our SYN has been
     // ACKed), change the connection state to ESTABLISHED, form an ACK segment
-    // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it." Text on the SYN-ACK is not taken
-    // (not acknowledged, so the peer sends it again).
+    // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it." 
     tcb.snd_una_ = segment.ack;
     tcb.send_queue_.Acknowledge(segment.ack);
     wheel_.Cancel(tcb.rtx_timer_);
@@ -242,6 +243,17 @@ void TcpStack::SynSentInput(Tcb& tcb, Segment& segment, base::Instant now) {
     tcb.ack_now_ = true;
     Established(tcb, now);
     if (tcb.state_ == TcpState::kClosed) return;
+    // "Data or controls that were queued for transmission may be included. ... If there are
+    // other controls or text in the segment, then continue processing at the sixth step":
+    // the text starts one past the SYN.
+    if (segment.payload_length > 0 || segment.fin()) {
+      segment.seq += 1;
+      segment.flags &= static_cast<uint8_t>(~TcpFlags::kSyn);
+      if (segment.payload_length > 0) ProcessText(tcb, segment, now);
+      if (tcb.state_ == TcpState::kClosed) return;
+      if (segment.fin()) ProcessFin(tcb, segment, now);
+      if (tcb.state_ == TcpState::kClosed) return;
+    }
     Output(tcb, now);
     return;
   }
@@ -257,7 +269,15 @@ void TcpStack::SynSentInput(Tcb& tcb, Segment& segment, base::Instant now) {
 // RFC 7323 §5.3 R1-R3: a segment whose TSval is older than TS.Recent is a duplicate from an
 // earlier wrap of the sequence space; send an ACK and drop it. RST segments are exempt.
 bool TcpStack::PawsReject(Tcb& tcb, const Segment& segment, base::Instant now) {
-  if (!tcb.ts_ok_ || !segment.options.timestamps || segment.rst()) return false;
+  if (!tcb.ts_ok_ || segment.rst()) return false;
+  if (!segment.options.timestamps) {
+    // RFC 7323 §3.2: once timestamps are in use, "a TSopt MUST be sent in every non-<RST>
+    // segment", and a segment without one "SHOULD [be] silently drop[ped]". A SYN goes on to
+    // RFC 5961 §4's challenge ACK instead (it may be a restarted peer's new connection).
+    if (segment.syn()) return false;
+    counters_.Add(TcpCounter::kDropNoTimestamp);
+    return true;
+  }
   if (Seq(segment.options.timestamps->value) >= Seq(tcb.ts_recent_)) return false;
   if (now - tcb.ts_recent_age_ > kTsRecentLifetime) {
     // §5.5: TS.Recent is too old to judge by; take the new value instead.
@@ -346,12 +366,15 @@ void TcpStack::ProcessText(Tcb& tcb, Segment& segment, base::Instant) {
                           // arrives", with SACK blocks (RFC 2018 §4)
     return;
   }
-  uint32_t delivered = 0;
+  // RFC 5681 §4.2: ACK immediately when a segment fills (part of) a gap; otherwise at least
+  // every second full-sized segment (RFC 9293 §3.8.6.3), within delayed_ack. Counted before
+  // the owner sees the data: a reply it sends at once carries the ACK and clears this.
+  if (filled_hole) tcb.ack_now_ = true;
+  if (++tcb.ack_pending_segments_ >= 2) tcb.ack_now_ = true;
   for (;;) {
     uint32_t bytes = 0;
     rte_mbuf* chain = tcb.reassembly_.PopInOrder(tcb.rcv_nxt_, &bytes);
     if (chain == nullptr) break;
-    delivered += bytes;
     if (tcb.handler_ != nullptr && !tcb.owner_closed_) {
       tcb.handler_->OnData(tcb, chain, bytes);
       if (tcb.state_ == TcpState::kClosed) return;
@@ -359,11 +382,6 @@ void TcpStack::ProcessText(Tcb& tcb, Segment& segment, base::Instant) {
       rte_pktmbuf_free(chain);
     }
   }
-  if (delivered == 0) return;
-  // RFC 5681 §4.2: ACK immediately when a segment fills (part of) a gap; otherwise at least
-  // every second full-sized segment (RFC 9293 §3.8.6.3), within delayed_ack.
-  if (filled_hole) tcb.ack_now_ = true;
-  if (++tcb.ack_pending_segments_ >= 2) tcb.ack_now_ = true;
 }
 
 void TcpStack::ProcessFin(Tcb& tcb, const Segment& segment, base::Instant now) {

@@ -286,6 +286,9 @@ uint32_t TcpStack::ReceiveWindow(const Tcb& tcb) const {
   uint32_t space = tcb.options_.receive_window;
   if (tcb.handler_ != nullptr && !tcb.owner_closed_) {
     space = std::min(space, tcb.handler_->ReceiveSpace(tcb));
+  } else if (tcb.state_ == TcpState::kSynReceived && tcb.listener_ != nullptr) {
+    // No owner before the handshake completes: the listener says what one will take.
+    space = std::min(space, static_cast<Listener*>(tcb.listener_)->handler->AcceptReceiveSpace());
   }
   return std::min(space, uint32_t{0xffff} << tcb.rcv_wscale_);
 }
@@ -294,15 +297,18 @@ uint16_t TcpStack::AdvertiseWindow(Tcb& tcb) {
   const uint8_t shift = tcb.rcv_wscale_;
   // The limit: the owner can take everything up to rcv_nxt + ReceiveWindow. The edge offered
   // never passes it, so the owner never gets more than it said it could take.
-  const Seq limit = tcb.rcv_nxt_ + ReceiveWindow(tcb);
+  const uint32_t space = ReceiveWindow(tcb);
+  tcb.max_receive_space_ = std::max(tcb.max_receive_space_, space);
+  const Seq limit = tcb.rcv_nxt_ + space;
   Seq edge = limit;
   if (limit <= tcb.rcv_adv_) {
     // RFC 9293 §3.8.6.2.2: the right edge already offered is kept (never moved left).
     edge = tcb.rcv_adv_;
   } else {
     // Receiver SWS avoidance (§3.8.6.2.2): move the right edge only by at least
-    // min(half the buffer, one MSS).
-    const uint32_t step = std::min<uint32_t>(tcb.options_.receive_window / 2, options_.mss);
+    // min(half the buffer, one MSS). The buffer (RCV.BUFF) is the most the owner has ever
+    // said it could take.
+    const uint32_t step = std::min<uint32_t>(tcb.max_receive_space_ / 2, options_.mss);
     if (static_cast<uint32_t>(limit - tcb.rcv_adv_) < step) edge = tcb.rcv_adv_;
   }
   // The field holds (edge - RCV.NXT) >> shift, rounded down. When that falls short of the edge
@@ -336,8 +342,8 @@ void TcpStack::MaybeWindowUpdate(Tcb& tcb, base::Instant now) {
   // A window update is worth a segment when the window was closed (or nearly: less than an
   // MSS open) and now offers an MSS, or when it grows by two MSS or half the buffer.
   const uint32_t mss = options_.mss;
-  const bool reopened = open < mss && growth >= mss;
-  const bool grown = growth >= std::min<uint32_t>(2 * mss, tcb.options_.receive_window / 2);
+  const bool reopened = open < mss && growth >= std::min<uint32_t>(mss, tcb.max_receive_space_);
+  const bool grown = growth >= std::min<uint32_t>(2 * mss, tcb.max_receive_space_ / 2);
   if (reopened || grown) SendAck(tcb, now);
 }
 

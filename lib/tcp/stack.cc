@@ -282,7 +282,8 @@ void TcpStack::SendSynAckCookie(const Listener& listener, const FourTuple& tuple
   out.seq = cookies_.MakeCookie(tuple, segment.seq, peer_mss, now);
   out.ack = segment.seq + 1;
   out.flags = TcpFlags::kSyn | TcpFlags::kAck;
-  out.window = static_cast<uint16_t>(std::min<uint32_t>(o.receive_window, 0xffff));
+  out.window = static_cast<uint16_t>(std::min<uint32_t>(
+      {o.receive_window, 0xffff, listener.handler->AcceptReceiveSpace()}));
   out.options.mss = options_.mss;
   // RFC 4987 §3.6: the cookie holds only the MSS. Window scale and SACK can be offered only
   // when timestamps carry them back (EncodeTsval); otherwise the connection runs without.
@@ -348,8 +349,9 @@ void TcpStack::CookieAckInput(Listener& listener, const FourTuple& tuple, Segmen
   tcb->max_snd_wnd_ = tcb->snd_wnd_;
   tcb->snd_wl1_ = segment.seq;
   tcb->snd_wl2_ = segment.ack;
-  // The SYN-ACK advertised at most 64 KiB, unscaled.
-  tcb->rcv_adv_ = tcb->rcv_nxt_ + std::min<uint32_t>(tcb->options_.receive_window, 0xffff);
+  // What the cookie SYN-ACK advertised (SendSynAckCookie), unscaled.
+  tcb->rcv_adv_ = tcb->rcv_nxt_ + std::min<uint32_t>({tcb->options_.receive_window, 0xffff,
+                                                      listener.handler->AcceptReceiveSpace()});
   tcb->last_receive_ = now;
   SetState(*tcb, TcpState::kSynReceived);
   Established(*tcb, now);

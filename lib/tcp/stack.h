@@ -102,8 +102,9 @@ class TcpStack final : public net::TransportHandler {
 
   // Queues the leading bytes of `chain` for sending, as many as the send queue has room for,
   // and sends what the windows allow. Returns the bytes taken; `chain` is nullptr if all were
-  // taken, else the remainder (still the caller's; see SendQueue::Append). Takes nothing
-  // once the owner has shut down writing or the connection is not synchronized.
+  // taken, else the remainder (still the caller's; see SendQueue::Append). Data given during
+  // the handshake waits in the queue (RFC 9293 §3.10.2). Takes nothing once the owner has
+  // shut down writing, or after the peer's side and ours are both closing.
   uint32_t Send(Tcb& connection, rte_mbuf*& chain, base::Instant now);
 
   // Half-close: a FIN follows the queued data (RFC 9293 §3.10.4). Receiving continues.

@@ -34,6 +34,7 @@ void Tcb::Reset(const FourTuple& tuple, const ConnectionOptions& options,
   snd_wnd_ = 0;
   max_snd_wnd_ = 0;
   irs_ = rcv_nxt_ = rcv_adv_ = Seq(0);
+  max_receive_space_ = 0;
   snd_mss_ = peer_mss_ = 536;
   snd_wscale_ = rcv_wscale_ = 0;
   wscale_ok_ = ts_ok_ = sack_ok_ = false;

@@ -130,6 +130,7 @@ class Tcb {
   Seq irs_;
   Seq rcv_nxt_;
   Seq rcv_adv_;  // right edge of the window last advertised (RCV.NXT + RCV.WND then)
+  uint32_t max_receive_space_ = 0;  // RCV.BUFF for receiver SWS: the most ever offered
   // Negotiated options.
   uint16_t snd_mss_ = 536;   // payload per segment we send, before options
   uint16_t peer_mss_ = 536;  // RFC 9293 §3.7.1: 536 when the SYN carried none

@@ -42,6 +42,7 @@ namespace ferry::tcp {
   X(kDropBacklogFull, "drop_syn_backlog_full")  /* and cookies off */           \
   X(kDropTableFull, "drop_connection_table_full")                               \
   X(kDropPaws, "drop_paws")                     /* RFC 7323 §5 */               \
+  X(kDropNoTimestamp, "drop_missing_timestamp") /* RFC 7323 §3.2 */             \
   X(kDropOutOfWindow, "drop_out_of_window")                                     \
   X(kDropNoMbuf, "drop_no_mbuf")                                                \
   /* Gauges. */                                                                 \

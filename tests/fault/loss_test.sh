@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Loss: 2% of the TCP packets dropped at random in each direction by iptables statistic rules in
-# the Linux peer's namespace, 50 MB each way through ferry's echo service. The transfer must be
+# the Linux peer's namespace, 20 MB each way through ferry's echo service. The transfer must be
 # byte-exact and finish in bounded time (no stall), and ferry must have recovered from the
 # losses of its own segments (dropped in INPUT): retransmissions, and SACK-based (RFC 6675) or
 # NewReno (RFC 6582) recoveries.
@@ -12,7 +12,7 @@
 source "$(dirname "$0")/fault_lib.sh"
 
 MB=$((1 << 20))
-SIZE_MB=${FAULT_LOSS_MB:-50}
+SIZE_MB=${FAULT_LOSS_MB:-20}
 fault_setup
 
 log "2% loss each way (iptables statistic), echo $SIZE_MB MB"

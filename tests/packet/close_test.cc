@@ -195,6 +195,68 @@ TEST(ActiveClose, OutOfOrderFinWaitsForTheHole) {
   EXPECT_EQ(events.back(), "peer_fin");
 }
 
+// RFC 9293 §3.10.4: only an orphaned FIN-WAIT-2 times out; a half-closed connection whose
+// owner still reads waits as long as the peer keeps sending.
+TEST(ActiveClose, HalfClosedFinWait2WaitsForThePeer) {
+  Harness h;
+  h.stack_options().fin_wait_2_timeout = 5s;
+  h.EstablishPassive();
+  h.Shutdown();
+  h.Expect(Fin().Seq(1).Ack(1));
+  h.Inject(Ack().Seq(1).Ack(2));
+  h.Advance(30s, 10ms);
+  h.ExpectNothing();
+  ASSERT_NE(h.tcb(), nullptr);
+  EXPECT_EQ(h.tcb()->state(), TcpState::kFinWait2);
+  h.Inject(Ack().Seq(1).Ack(2).Data("still talking"));
+  EXPECT_EQ(h.Events(), Log({"data 13"}));
+}
+
+// RFC 9293 §3.10.4 CLOSE: "Queue this until all preceding SENDs have been segmentized": a
+// Close with data held back by a zero window sends the data, then the FIN, once the window
+// opens; the owner hears nothing more.
+TEST(ActiveClose, CloseWithDataBehindAZeroWindow) {
+  Harness h;
+  h.EstablishPassive(Peer{.ws = std::nullopt, .ts = false});
+  h.Inject(Ack().Seq(1).Ack(1).Win(0));
+  h.Send("pending");
+  h.Close();
+  h.ExpectNothing();
+  h.Inject(Ack().Seq(1).Ack(1).Win(1000));
+  std::optional<Captured> c = h.Take();
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->payload, "pending") << h.Describe(*c);
+  if (!(c->flags & TcpFlags::kFin)) h.Expect(Fin().Seq(8).Ack(1));
+  h.Inject(Fin().Seq(1).Ack(9));
+  h.Expect(Ack().Seq(9).Ack(2));
+  EXPECT_TRUE(h.Events().empty());
+  EXPECT_EQ(h.counter(TcpCounter::kConnectionsTimeWait), 1u);
+}
+
+// events.h: a handler may call the API from inside an event. Closing from OnPeerFin (the
+// usual reaction of a proxy) sends our FIN, which may carry the ACK of theirs.
+TEST(PassiveClose, CloseFromInsideOnPeerFin) {
+  Harness h;
+  h.EstablishPassive();
+  h.on_event = [&h](const std::string& event) {
+    if (event == "peer_fin") h.Close();
+  };
+  h.Inject(Fin().Seq(1).Ack(1));
+  std::optional<Captured> c = h.Take();
+  ASSERT_TRUE(c.has_value());
+  if (!(c->flags & TcpFlags::kFin)) {
+    EXPECT_EQ(c->ack - h.peer_isn(), 2u) << h.Describe(*c);
+    c = h.Take();
+    ASSERT_TRUE(c.has_value());
+  }
+  EXPECT_EQ(c->flags & ~TcpFlags::kPsh, TcpFlags::kFin | TcpFlags::kAck) << h.Describe(*c);
+  EXPECT_EQ(c->seq - h.iss(), 1u);
+  EXPECT_EQ(c->ack - h.peer_isn(), 2u);
+  h.Inject(Ack().Seq(2).Ack(2));
+  EXPECT_EQ(h.Events(), Log({"peer_fin"}));
+  EXPECT_EQ(h.stack().connections(), 0u);
+}
+
 // ======================================= Passive close =======================================
 
 // RFC 9293 §3.10.7.4 eighth, ESTABLISHED: a FIN is acknowledged at once, the owner is told,

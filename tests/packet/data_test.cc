@@ -127,6 +127,38 @@ TEST(Receive, SequenceNumbersWrapAround) {
   EXPECT_EQ(last->ack, 0xffffff00u + 501);  // past 2^32
 }
 
+// RFC 9293 §3.4 and RFC 2018: out-of-order segments and SACK blocks across 2^32 work like
+// anywhere else.
+TEST(Receive, ReassemblyAcrossTheWrap) {
+  Harness h;
+  h.SetPeerIsn(0xffffff00u);
+  h.EstablishPassive();
+  h.Inject(Ack().Seq(301).Ack(1).Len(100));  // 0x2d..0x91: past the wrap
+  h.Expect(Ack().Seq(1).Ack(1).Sack({{301, 401}}));
+  h.Inject(Ack().Seq(101).Ack(1).Len(200));  // 0xffffff65..: straddles it
+  h.Expect(Ack().Seq(1).Ack(1).Sack({{101, 401}}));
+  h.Inject(Ack().Seq(1).Ack(1).Len(100));
+  h.Expect(Ack().Seq(1).Ack(401).NoSack());
+  EXPECT_EQ(h.Received(), PeerPattern(1, 400));
+}
+
+// RFC 9293 §3.10.7.3 fourth: after the SYN-ACK moves the connection to ESTABLISHED, "If
+// there are other controls or text in the segment, then continue processing at the sixth
+// step": data on a SYN-ACK is delivered and acknowledged (at once or delayed).
+TEST(Receive, DataOnTheSynAck) {
+  Harness h;
+  ASSERT_NE(h.Connect(), nullptr);
+  h.Expect(Syn().Seq(0));
+  h.Inject(SynAck().Seq(0).Ack(1).Mss(1460).NoTs().Data("banner"));
+  EXPECT_EQ(h.Events(), Log({"connected", "data 6"}));
+  EXPECT_EQ(h.Received(), "banner");
+  h.Advance(100ms);
+  std::optional<Captured> last;
+  while (std::optional<Captured> c = h.Take()) last = c;
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->ack - h.peer_isn(), 7u) << h.Describe(*last);
+}
+
 // RFC 9293 §3.10.7.4 sixth: URG is accepted and ignored (ferry does not implement urgent
 // data, RFC 6093); the text is ordinary data.
 TEST(Receive, UrgentDataIsOrdinaryData) {
@@ -152,6 +184,35 @@ TEST(Receive, BulkTransferIsDeliveredAndAcknowledged) {
     EXPECT_EQ(c->ack - h.peer_isn(), 1 + i * kMssTs);
     i += 2;
   }
+}
+
+// events.h: a handler may Send from inside OnData (an echo): the reply carries the ACK, and
+// no separate ACK follows (RFC 9293 §3.8.6.3: the ACK rides on the data).
+TEST(Receive, EchoFromInsideOnData) {
+  Harness h;
+  h.EstablishPassive();
+  h.on_event = [&h](const std::string& event) {
+    if (event.starts_with("data")) h.Send(h.Deliveries().back());
+  };
+  h.Inject(Ack().Seq(1).Ack(1).Data("ping"));
+  h.Expect(Ack().Seq(1).Ack(5).Data("ping"));
+  h.Advance(100ms);
+  h.ExpectNothing();
+}
+
+// events.h: Abort from inside OnData: a RST goes, no more events, the connection is gone
+// (and stays valid until the event returns: no crash, nothing leaked).
+TEST(Receive, AbortFromInsideOnData) {
+  Harness h;
+  h.EstablishPassive();
+  h.on_event = [&h](const std::string& event) {
+    if (event.starts_with("data")) h.Abort();
+  };
+  h.Inject(Fin().Seq(1).Ack(1).Data("bye"));
+  h.Expect(Rst().AckBitOptional().Seq(1));
+  h.ExpectNothing();
+  EXPECT_EQ(h.Events(), Log({"data 3"}));
+  EXPECT_EQ(h.stack().connections(), 0u);
 }
 
 // ====================================== Acknowledgments ======================================
@@ -271,6 +332,54 @@ TEST(Send, SlowStartReleasesTwoSegmentsPerAck) {
     h.ExpectNothing();
     next += 2;
   }
+}
+
+// RFC 5681 §4.1: after an idle period longer than the RTO, cwnd restarts from at most the
+// initial window.
+TEST(Send, IdleConnectionRestartsFromTheInitialWindow) {
+  Harness h;
+  h.connection_options().congestion = CongestionAlgorithm::kNewReno;
+  h.EstablishPassive(Peer{.ts = false});
+  h.SendBytes(10 * kMss);
+  for (uint32_t i = 0; i < 10; ++i) {
+    h.Expect(Ack().Seq(1 + i * kMss).Ack(1).Len(kMss));
+    h.Inject(Ack().Seq(1).Ack(1 + (i + 1) * kMss));
+  }
+  EXPECT_EQ(h.tcb()->congestion()->cwnd(), 20 * kMss);
+  h.Advance(5s);
+  h.SendBytes(30 * kMss);
+  for (uint32_t i = 0; i < 10; ++i) h.Expect(Ack().Seq(1 + (10 + i) * kMss).Ack(1).Len(kMss));
+  h.ExpectNothing();
+}
+
+// docs/tcp.md: sent data stays in the send queue (counted in mbufs_held) until it is
+// acknowledged, then nothing is left.
+TEST(Send, AcknowledgedDataLeavesTheStack) {
+  Harness h;
+  h.EstablishPassive();
+  h.SendBytes(5000);
+  h.Flush();
+  EXPECT_GT(h.stack().mbufs_held(), 0u);
+  h.Inject(Ack().Seq(1).Ack(5001));
+  EXPECT_EQ(h.stack().mbufs_held(), 0u);
+}
+
+// RFC 9293 §3.4: connections are told apart by the 4-tuple; interleaved traffic on two of
+// them never mixes.
+TEST(Send, ConnectionsAreIndependent) {
+  Harness h;
+  h.EstablishPassive();
+  h.UseFlow(kFerryPort, 40001);
+  h.EstablishPassive();
+  h.Inject(Ack().Seq(1).Ack(1).Data("to A").Port(kPeerPort));
+  h.Inject(Ack().Seq(1).Ack(1).Data("to B").Port(40001));
+  h.Inject(Ack().Seq(5).Ack(1).Data(" again").Port(kPeerPort));
+  EXPECT_EQ(h.Received(), "to B");
+  h.UseFlow(kFerryPort, kPeerPort);
+  EXPECT_EQ(h.Received(), "to A again");
+  h.Flush();  // ACKs (A's second segment is acknowledged at once: every second segment)
+  h.Send("reply A");
+  h.Expect(Ack().Seq(1).Ack(11).Data("reply A"));
 }
 
 // events.h: OnAcked reports the bytes each ACK frees from the send queue.

@@ -158,6 +158,48 @@ TEST(Listen, UnacceptableAckInSynReceivedGetsReset) {
   EXPECT_EQ(h.Events(), Log({"accept"}));
 }
 
+// RFC 9293 §3.10.7.4 fifth then seventh: the ACK that completes the handshake may carry
+// data; events.h: it is delivered right after the accept.
+TEST(Listen, ThirdAckWithDataIsDelivered) {
+  Harness h;
+  h.Listen();
+  h.Inject(Syn().Seq(0).Mss(1460).NoTs());
+  h.Expect(SynAck().Seq(0).Ack(1));
+  h.Inject(Ack().Seq(1).Ack(1).Data("hello"));
+  EXPECT_EQ(h.Events(), Log({"accept", "data 5"}));
+  EXPECT_EQ(h.Received(), "hello");
+}
+
+// RFC 9293 §3.10.7.4 eighth: a FIN on the third ACK is processed in ESTABLISHED: the owner
+// gets the connection and the peer's FIN, which is acknowledged (CLOSE-WAIT).
+TEST(Listen, ThirdAckWithFin) {
+  Harness h;
+  h.Listen();
+  h.Inject(Syn().Seq(0).Mss(1460).NoTs());
+  h.Expect(SynAck().Seq(0).Ack(1));
+  h.Inject(Fin().Seq(1).Ack(1));
+  h.Expect(Ack().Seq(1).Ack(2));
+  EXPECT_EQ(h.Events(), Log({"accept", "peer_fin"}));
+  EXPECT_EQ(h.tcb()->state(), TcpState::kCloseWait);
+}
+
+// ConnectionOptions: window_scaling, timestamps and sack off mean none of them is offered or
+// answered, whatever the peer offers (RFC 7323 and RFC 2018 make each optional).
+TEST(Listen, OptionsTurnedOffAreNotNegotiated) {
+  Harness h;
+  h.connection_options().window_scaling = false;
+  h.connection_options().timestamps = false;
+  h.connection_options().sack = false;
+  h.Listen();
+  h.Inject(Syn().Seq(0).Mss(1460).SackOk().Ts(100, 0).Ws(7));
+  h.Expect(SynAck().Seq(0).Ack(1).Mss(1460).NoWs().NoTs().NoSackOk());
+  h.Inject(Ack().Seq(1).Ack(1).NoTs());
+  ASSERT_EQ(h.Events(), Log({"accept"}));
+  EXPECT_FALSE(TcbInspector::ts_ok(*h.tcb()));
+  EXPECT_FALSE(TcbInspector::sack_ok(*h.tcb()));
+  EXPECT_FALSE(TcbInspector::wscale_ok(*h.tcb()));
+}
+
 // RFC 9293 §3.10.7.2 first: a RST to a listener is ignored.
 TEST(Listen, RstToListenerIsIgnored) {
   Harness h;
@@ -265,6 +307,16 @@ TEST(SynSent, SynAckEstablishesAndIsAcknowledged) {
   EXPECT_EQ(TcbInspector::snd_wscale(*h.tcb()), 7);
   EXPECT_TRUE(TcbInspector::sack_ok(*h.tcb()));
   EXPECT_TRUE(TcbInspector::ts_ok(*h.tcb()));
+}
+
+// ConnectionOptions off on an active open: the SYN offers only the MSS.
+TEST(SynSent, OptionsTurnedOffAreNotOffered) {
+  Harness h;
+  h.connection_options().window_scaling = false;
+  h.connection_options().timestamps = false;
+  h.connection_options().sack = false;
+  ASSERT_NE(h.Connect(), nullptr);
+  h.Expect(Syn().Seq(0).Mss(1460).NoWs().NoTs().NoSackOk());
 }
 
 // RFC 6298 §2.1 and §5.5: the SYN is retransmitted after 1 s, then 2 s, then 4 s.

@@ -454,6 +454,11 @@ void Harness::OnClosed(Tcb& connection, CloseReason reason) {
   Event(f, "closed " + std::string(Name(reason)));
 }
 
+uint32_t Harness::AcceptReceiveSpace() const {
+  auto it = flows_.find(default_flow_);
+  return it == flows_.end() ? 1u << 20 : it->second.buffer;
+}
+
 uint32_t Harness::ReceiveSpace(const Tcb& connection) const {
   auto it = flows_.find({connection.tuple().local_port, connection.tuple().remote_port});
   if (it == flows_.end()) return 1u << 20;

@@ -20,6 +20,11 @@
 // is known on a flow (e.g. a RST answering a segment to a closed port) its numbers are
 // absolute.
 //
+// Defaults on injection: the window is the one of the peer's SYN (Peer::win); once both SYNs
+// carried timestamps, every non-RST segment gets TSval from the peer's clock (ms since the
+// start, never behind a TSval a script injected) and TSecr = ferry's latest TSval, unless the
+// script says .Ts(...) or .NoTs(), as a well-behaved peer would (RFC 7323 §3.2).
+//
 // Flows: a flow is (ferry's port, the peer's port). Listen and Connect make the flow they use
 // the default one; .Port(remote) / .Ports(local, remote) name another.
 //
@@ -177,7 +182,8 @@ class Seg {
   // multiple of 4), and a corrupted checksum.
   Seg& RawOptions(std::vector<uint8_t> bytes) { raw_options_ = std::move(bytes); return *this; }
   Seg& BadChecksum() { bad_checksum_ = true; return *this; }
-  // Injection only: the peer's ISN for this flow is fixed by this SYN's .Seq (absolute).
+  // Injection only: this sequence number as is, not relative to the flow's peer ISN (to
+  // replay another flow's numbers).
   Seg& AbsoluteSeq(uint32_t absolute) { absolute_seq_ = absolute; return *this; }
 
  private:
@@ -380,6 +386,8 @@ class Harness final : public ListenHandler, public ConnectionHandler {
 
   // ListenHandler / ConnectionHandler.
   ConnectionHandler* OnAccept(Tcb& connection) override;
+  // The default flow's buffer (SetReceiveBuffer), what the SYN-ACK may offer.
+  uint32_t AcceptReceiveSpace() const override;
   void OnConnected(Tcb& connection) override;
   void OnData(Tcb& connection, rte_mbuf* chain, uint32_t length) override;
   void OnAcked(Tcb& connection, uint32_t bytes) override;

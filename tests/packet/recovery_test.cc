@@ -299,6 +299,20 @@ TEST(SackRecovery, BlocksBeyondWhatWasSentAreIgnored) {
   EXPECT_EQ(h.Events(), Log({"acked 5840"}));
 }
 
+// RFC 2883 (D-SACK): a first block below the cumulative ACK reports a duplicate; it is not
+// a loss signal and nothing is retransmitted for it.
+TEST(SackRecovery, DuplicateSackBlockIsHarmless) {
+  Harness h;
+  Flight(h, true, 10);
+  h.Inject(Ack().Seq(1).Ack(S(2)).Sack({{S(0), S(1)}}));
+  h.Inject(Ack().Seq(1).Ack(S(4)).Sack({{S(1), S(2)}}));
+  h.ExpectNothing();
+  EXPECT_EQ(h.counter(TcpCounter::kSackRecoveries), 0u);
+  EXPECT_EQ(h.counter(TcpCounter::kRetransmits), 0u);
+  h.Inject(Ack().Seq(1).Ack(S(10)));
+  EXPECT_EQ(h.tcb()->send_queued(), 0u);
+}
+
 // RFC 2018 §2: SACK options from a peer that did not negotiate SACK-permitted are ignored;
 // recovery is NewReno's, by duplicate ACK count.
 TEST(SackRecovery, SackWithoutPermissionIsIgnored) {

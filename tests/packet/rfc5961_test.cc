@@ -61,6 +61,20 @@ TEST(Rfc5961Rst, OutOfWindowIsDroppedSilently) {
   EXPECT_EQ(h.counter(TcpCounter::kChallengeAcks), 0u);
 }
 
+// RFC 5961 §3.2 applies "in all states except SYN-SENT": in SYN-RECEIVED an in-window RST
+// that is not exact is challenged and the half-open connection stays.
+TEST(Rfc5961Rst, ChallengeInSynReceived) {
+  Harness h;
+  h.Listen();
+  h.Inject(Syn().Seq(0).Mss(1460).NoTs());
+  h.Expect(SynAck().Seq(0).Ack(1));
+  h.Inject(Rst().Seq(100));
+  h.Expect(ChallengeAck(1, 1));
+  EXPECT_EQ(h.stack().connections(), 1u);
+  h.Inject(Ack().Seq(1).Ack(1));
+  EXPECT_EQ(h.Events(), Log({"accept"}));
+}
+
 // RFC 5961 §3.2 applies in every synchronized state: CLOSE-WAIT here.
 TEST(Rfc5961Rst, ChallengeInCloseWait) {
   Harness h;

@@ -165,10 +165,6 @@ TEST(SendWindow, ShortSegmentWithAllQueuedDataGoesAtOnce) {
 // events.h / RFC 9293 §3.8.6.2.2: the window offered is at most what the owner can take
 // (ReceiveSpace), from the SYN-ACK on.
 TEST(ReceiveWindow, OfferedWindowIsTheOwnersSpace) {
-  if (!RunKnownBugs()) {
-    GTEST_SKIP() << "stack bug: B4 (STACK_BUGS.md): the SYN-ACK offers receive_window before "
-                    "the owner (and its ReceiveSpace) is known";
-  }
   Harness h;
   h.SetReceiveBuffer(10000);
   h.Listen();
@@ -179,10 +175,6 @@ TEST(ReceiveWindow, OfferedWindowIsTheOwnersSpace) {
 // events.h: "The stack never delivers more than the window it offered, and it offers at most
 // ReceiveSpace()": an owner that can take 1000 bytes is never handed more.
 TEST(ReceiveWindow, DeliveriesNeverExceedTheOwnersSpace) {
-  if (!RunKnownBugs()) {
-    GTEST_SKIP() << "stack bug: B4 (STACK_BUGS.md): the first window comes from "
-                    "receive_window, not from the owner's ReceiveSpace";
-  }
   Harness h;
   h.SetAutoRead(false);
   h.SetReceiveBuffer(1000);
@@ -243,10 +235,6 @@ TEST(ReceiveWindow, SmallReadsSendNoUpdate) {
 // buffer is smaller than an MSS still gets its window reopened (else the connection would
 // stall for good), even on a listener whose receive_window is much larger.
 TEST(ReceiveWindow, SmallBufferStillReopens) {
-  if (!RunKnownBugs()) {
-    GTEST_SKIP() << "stack bug: B4, B6 (STACK_BUGS.md): the first window ignores the owner's "
-                    "space, and the receiver-SWS step comes from receive_window";
-  }
   Harness h;
   h.SetAutoRead(false);
   h.SetReceiveBuffer(1000);
