@@ -45,8 +45,9 @@ bool TcpStack::ProcessAck(Tcb& tcb, const Segment& segment, base::Instant now) {
   //   still reports losses this way);
   // - without, RFC 5681 §2: data outstanding, no text, no SYN/FIN, SEG.ACK == SND.UNA and
   //   the window unchanged.
+  // Answers to zero-window probes (persisting) are not duplicates of anything.
   const bool duplicate =
-      segment.ack == old_una && tcb.flight_size() > 0 &&
+      segment.ack == old_una && tcb.flight_size() > 0 && !tcb.persisting_ &&
       (tcb.sack_ok_ ? newly_sacked > 0
                     : segment.payload_length == 0 && !segment.fin() && tcb.snd_wnd_ == old_wnd);
   if (duplicate) {

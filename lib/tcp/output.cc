@@ -51,10 +51,27 @@ void TcpStack::Output(Tcb& tcb, base::Instant now) {
   } else {
     // Bounded: each pass sends a segment or stops.
     for (uint32_t pass = 0; pass < 4096; ++pass) {
+      // Resending after a timeout (SND.NXT below the highest sequence sent): skip what the
+      // receiver has SACKed, and stop each segment where the next SACKed range begins.
+      Seq resend_end = tcb.snd_max_;
+      if (tcb.snd_nxt_ < tcb.snd_max_ && !tcb.scoreboard_.empty()) {
+        for (const SackBlock& b : tcb.scoreboard_.ranges()) {
+          if (b.right <= tcb.snd_nxt_) continue;
+          if (b.left <= tcb.snd_nxt_) {
+            tcb.snd_nxt_ = Min(b.right, tcb.snd_max_);
+            continue;
+          }
+          resend_end = b.left;
+          break;
+        }
+      }
       const uint32_t seg_max = tcb.snd_mss_ - (tcb.ts_ok_ ? 12 : 0);
       const Seq data_end = tcb.send_queue_.end_seq();
-      const uint32_t avail =
+      uint32_t avail =
           data_end > tcb.snd_nxt_ ? static_cast<uint32_t>(data_end - tcb.snd_nxt_) : 0;
+      if (tcb.snd_nxt_ < resend_end && resend_end < tcb.snd_max_) {
+        avail = std::min(avail, static_cast<uint32_t>(resend_end - tcb.snd_nxt_));
+      }
       const bool fin_pending = tcb.write_shutdown_ && tcb.snd_nxt_ <= tcb.fin_seq_;
       uint32_t cwnd = cc.cwnd();
       // RFC 3042 §2: the first two duplicate ACKs each allow one segment beyond cwnd.
@@ -65,8 +82,10 @@ void TcpStack::Output(Tcb& tcb, base::Instant now) {
       const uint32_t usable =
           window_end > tcb.snd_nxt_ ? static_cast<uint32_t>(window_end - tcb.snd_nxt_) : 0;
       const uint32_t len = std::min({avail, usable, seg_max});
-      // The FIN goes with the last of the data (or alone), window or not: it takes no buffer.
-      const bool fin = fin_pending && len == avail;
+      // The FIN goes with the last of the data (or alone) when the window has room for its
+      // sequence number too: Linux (6.18) drops a segment whose end passes the window, FIN
+      // included. With a closed window, persist sends it.
+      const bool fin = fin_pending && len == avail && len < usable;
       if (len == 0 && !fin) break;
       if (len < avail) {
         // RFC 9293 §3.8.6.2.1 sender SWS avoidance: send a partial segment only if it is at
@@ -74,8 +93,9 @@ void TcpStack::Output(Tcb& tcb, base::Instant now) {
         // the window to open (or for the persist timer's override).
         if (len < seg_max && len < tcb.max_snd_wnd_ / 2) break;
       } else if (len < seg_max && len > 0 && tcb.options_.nagle && !fin &&
-                 tcb.snd_nxt_ > tcb.snd_una_) {
-        // RFC 9293 §3.7.4 Nagle: a short segment waits while data is unacknowledged.
+                 tcb.snd_nxt_ > tcb.snd_una_ && tcb.snd_nxt_ >= tcb.snd_max_) {
+        // RFC 9293 §3.7.4 Nagle: a short segment of new data waits while data is
+        // unacknowledged (a resend after a timeout does not).
         break;
       }
       const uint32_t n = TransmitData(tcb, tcb.snd_nxt_, len + (fin ? 1 : 0), now);

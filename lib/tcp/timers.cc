@@ -85,11 +85,14 @@ void TcpStack::RetransmitTimeout(Tcb& tcb, base::Instant now) {
   tcb.cc_->OnRetransmissionTimeout(tcb.flight_size());
   tcb.rtt_.Backoff();
   tcb.rtt_timing_ = false;
-  // RFC 6675 §5.1: after a timeout the SACK information is not trusted (the receiver may
-  // have reneged); RFC 6582 §3.2 step 1's "recover" moves to the highest sequence sent.
+  // RFC 6675 §5.1: recovery ends; the scoreboard stays ("Update() SHOULD continue to be used
+  // ... to take advantage of all information provided by the receiver"), so the resend below
+  // skips what the receiver holds. A second timeout in a row clears it (RFC 2018 §8: the
+  // receiver may have reneged, and skipping its SACKed data would then stall). RFC 6582 §3.2
+  // step 1's "recover" moves to the highest sequence sent.
   tcb.sack_recovery_ = false;
   tcb.dupacks_ = 0;
-  tcb.scoreboard_.Reset(tcb.snd_una_);
+  if (tcb.retransmits_ > 1) tcb.scoreboard_.Reset(tcb.snd_una_);
   tcb.recover_ = tcb.snd_max_;
   tcb.recover_active_ = true;
   // RFC 6298 §5.4: retransmit the earliest unacknowledged segment; go-back-N from there as
@@ -133,17 +136,19 @@ void TcpStack::PersistTimeout(Tcb& tcb, base::Instant now) {
     Output(tcb, now);
     return;
   }
-  // RFC 9293 §3.8.6.1: "The sending TCP peer must regularly transmit at least one octet of
-  // new data (if available), or retransmit to the receiving TCP peer even if the send window
-  // is zero". A byte already out is sent again; otherwise the next new byte (or the FIN).
+  // RFC 9293 §3.8.6.1 zero-window probing: the probe must make the receiver report its
+  // window. ferry sends what Linux sends (tcp_xmit_probe_skb): an ACK with SEG.SEQ =
+  // SND.UNA - 1 and no data, out of the window, which any TCP answers with an ACK carrying
+  // its window (§3.10.7.4 first). A probe carrying an octet of new data beyond a zero window
+  // is dropped by Linux 6.18 and counted as "beyond window"; this one never is, takes no
+  // sequence space, and needs no retransmission bookkeeping.
   counters_.Add(TcpCounter::kPersistProbes);
-  if (tcb.flight_size() > 0) {
-    TransmitData(tcb, tcb.snd_una_, 1, now);
-  } else {
-    const uint32_t n = TransmitData(tcb, tcb.snd_nxt_, 1, now);
-    tcb.snd_nxt_ += n;
-    if (tcb.snd_nxt_ > tcb.snd_max_) tcb.snd_max_ = tcb.snd_nxt_;
-  }
+  OutSegment probe;
+  probe.seq = tcb.snd_una_ - 1;
+  probe.ack = tcb.rcv_nxt_;
+  probe.flags = TcpFlags::kAck;
+  FillOptions(tcb, probe, now);
+  Transmit(tcb, probe, now);
   // Backoff as for retransmissions (RFC 1122 §4.2.2.17: "exponentially backed off").
   const uint32_t shift = std::min<uint32_t>(tcb.persist_backoff_++, 16);
   const base::Duration interval =

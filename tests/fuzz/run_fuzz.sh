@@ -3,7 +3,8 @@
 # runs it for a fixed time on a scratch copy of its seed corpus (TESTING.md, item 5).
 #
 # Usage: run_fuzz.sh TARGET SECONDS BUILD_DIR [libFuzzer flags or corpus directories...]
-#   TARGET     net_views, host_input, tcp_options or config_text (tests/fuzz/TARGET_fuzz.cc)
+#   TARGET     net_views, host_input, tcp_options, tcp_stack or config_text
+#              (tests/fuzz/TARGET_fuzz.cc)
 #   SECONDS    -max_total_time for libFuzzer; 0 only builds (libFuzzer's own 0 means forever)
 #   BUILD_DIR  where BUILD_DIR/fuzz/ caches objects and the binary, and keeps crash files
 # Extra arguments go to libFuzzer before the scratch corpus; a directory among them becomes the
@@ -56,6 +57,16 @@ case $target in
     lib_sources=(tcp/options.cc)
     max_len=64
     ;;
+  tcp_stack)
+    lib_sources=(tcp/ack.cc tcp/congestion_window.cc tcp/cubic.cc tcp/input.cc tcp/isn.cc
+                 tcp/newreno.cc tcp/options.cc tcp/output.cc tcp/reassembly.cc tcp/rtt.cc
+                 tcp/sack_scoreboard.cc tcp/segment.cc tcp/send_queue.cc tcp/stack.cc
+                 tcp/syn_cookie.cc tcp/tcb.cc tcp/timer_wheel.cc tcp/timers.cc
+                 net/host.cc net/arp_cache.cc net/routes.cc net/checksum.cc net/address.cc
+                 base/siphash.cc)
+    modules=(libdpdk absl_status absl_statusor absl_strings absl_str_format absl_flat_hash_map)
+    max_len=4096  # 3 configuration bytes and a few hundred operations
+    ;;
   config_text)
     lib_sources=(control/config_load.cc control/config_validate.cc control/driver_profile.cc
                  control/tcp_config.cc control/text_proto.cc net/address.cc net/port.cc
@@ -65,7 +76,7 @@ case $target in
     ;;
   *)
     echo "run_fuzz.sh: unknown target '$target' (net_views, host_input, tcp_options," \
-      "config_text)" >&2
+      "tcp_stack, config_text)" >&2
     exit 2
     ;;
 esac
