@@ -327,6 +327,7 @@ void TcpStack::CookieAckInput(Listener& listener, const FourTuple& tuple, Segmen
   counters_.Add(TcpCounter::kPassiveOpens);
   tcb->passive_ = true;
   tcb->listener_ = &listener;
+  ++listener.syn_received;  // it passes through SYN-RECEIVED, whose exit counts it down
   tcb->irs_ = segment.seq - 1;
   tcb->rcv_nxt_ = segment.seq;
   tcb->iss_ = segment.ack - 1;
@@ -565,6 +566,12 @@ void TcpStack::Close(Tcb& tcb, base::Instant now) {
   if (tcb.state_ == TcpState::kSynSent) {
     SetState(tcb, TcpState::kClosed);
     return;
+  }
+  // Already half-closed and our FIN acknowledged: nobody will read what the peer still
+  // sends, so the orphan's FIN-WAIT-2 gets its timeout now (FIN-WAIT-1 starts it on the
+  // ACK of the FIN, input.cc).
+  if (tcb.state_ == TcpState::kFinWait2) {
+    wheel_.Schedule(tcb.linger_timer_, now + options_.fin_wait_2_timeout);
   }
   Shutdown(tcb, now);
 }
