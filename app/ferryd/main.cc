@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,7 +60,14 @@ struct Appliance {
     workers.clear();
     for (const net::Port& p : ports) net::StopPort(p);
     for (rte_mempool* pool : pools) rte_mempool_free(pool);
-    if (eal_up) rte_eal_cleanup();
+    if (eal_up) {
+      // EAL leaves its runtime directory (/var/run/dpdk/<file prefix>) behind; ferryd runs
+      // no secondary processes, so nothing else needs it once we are gone.
+      const std::string runtime_dir = rte_eal_get_runtime_dir();
+      rte_eal_cleanup();
+      std::error_code ignored;
+      std::filesystem::remove_all(runtime_dir, ignored);
+    }
   }
 };
 

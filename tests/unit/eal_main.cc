@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -19,6 +20,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   const int rc = RUN_ALL_TESTS();
+  // EAL leaves its (empty) runtime directory, /var/run/dpdk/<prefix>, behind: remove it so
+  // test runs do not pile them up.
+  const std::string runtime_dir = rte_eal_get_runtime_dir();
   rte_eal_cleanup();
+  std::error_code ignored;
+  std::filesystem::remove_all(runtime_dir, ignored);
   return rc;
 }
