@@ -164,9 +164,14 @@ std::vector<std::string> EalArguments(const Settings& settings,
     args.push_back("--no-huge");
     args.push_back("-m");
     args.push_back(absl::StrCat(settings.eal.memory_mb ? settings.eal.memory_mb : 512));
-  } else if (settings.eal.memory_mb) {
-    args.push_back("-m");
-    args.push_back(absl::StrCat(settings.eal.memory_mb));
+  } else {
+    // The hugepage files are unlinked once mapped: nothing is left in /dev/hugepages after
+    // ferryd exits, however it exits (ferryd runs no secondary processes that would need them).
+    args.push_back("--huge-unlink");
+    if (settings.eal.memory_mb) {
+      args.push_back("-m");
+      args.push_back(absl::StrCat(settings.eal.memory_mb));
+    }
   }
   bool any_pci = false;
   std::map<std::string, uint16_t> vdev_index;

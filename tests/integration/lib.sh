@@ -74,7 +74,7 @@ interfaces {
   device: "iface=$FERRY_IF"
   ipv4 { address: "198.18.0.1" prefix_length: 24 }
 }
-workers { mbufs_per_worker: 4095 }
+workers { mbufs_per_worker: ${FERRY_MBUFS:-4095} }
 eal { $eal }
 ${2:-}
 CONF

@@ -613,6 +613,7 @@ TEST_F(ResolveTest, EalArgumentsWithDefaultHugepages) {
   const std::vector<std::string> args = EalArguments(s, nullptr);
   const std::string line = absl::StrJoin(args, " ");
   EXPECT_EQ(IndexOf(args, "--no-huge"), -1) << line;
+  EXPECT_GE(IndexOf(args, "--huge-unlink"), 0) << line;  // no files left behind
   EXPECT_EQ(IndexOf(args, "-m"), -1) << line;  // DPDK decides
   EXPECT_GE(IndexOf(args, "--file-prefix=ferry"), 0) << line;
   EXPECT_EQ(args.back(), "--no-pci") << line;  // no extra args
