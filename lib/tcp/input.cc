@@ -158,11 +158,7 @@ void TcpStack::SegmentArrives(Tcb& tcb, Segment& segment, base::Instant now) {
         if (tcb.owner_closed_) {
           // RFC 1122 §4.2.2.13: data arriving after CLOSE: "its TCP SHOULD send a RST to
           // show that data was lost".
-          OutSegment rst;
-          rst.seq = tcb.snd_max_;
-          rst.flags = TcpFlags::kRst;
-          Transmit(tcb, rst, now);
-          counters_.Add(TcpCounter::kResetsOut);
+          SendResetOn(tcb, now);
           SetState(tcb, TcpState::kClosed);
           return;
         }

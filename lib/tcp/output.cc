@@ -288,17 +288,14 @@ bool TcpStack::Transmit(Tcb& tcb, OutSegment& out, base::Instant now) {
     tcb.ack_pending_segments_ = 0;
     wheel_.Cancel(tcb.delack_timer_);
   }
-  const uint32_t payload = out.payload_length;
-  rte_mbuf* packet = BuildSegment(out, tcb.tuple_.local_ip, tcb.tuple_.remote_ip, header_pool_,
-                                  options_.tcp_checksum_offload);
-  if (packet == nullptr) {
-    counters_.Add(TcpCounter::kDropNoMbuf);
-    return false;
-  }
-  counters_.Add(TcpCounter::kSegmentsOut);
-  counters_.Add(TcpCounter::kBytesOut, payload);
-  output_.SendIpv4(packet, now);
-  return true;
+  return SendSegment(tcb.tuple_, out, now);
+}
+
+void TcpStack::SendResetOn(Tcb& tcb, base::Instant now) {
+  OutSegment rst;
+  rst.seq = tcb.snd_max_;
+  rst.flags = TcpFlags::kRst;
+  if (Transmit(tcb, rst, now)) counters_.Add(TcpCounter::kResetsOut);
 }
 
 uint32_t TcpStack::ReceiveWindow(const Tcb& tcb) const {

@@ -171,15 +171,21 @@ void TcpStack::SendReset(const FourTuple& tuple, const Segment& segment, base::I
     rst.ack = segment.seq + segment.length();
     rst.flags = TcpFlags::kRst | TcpFlags::kAck;
   }
-  rte_mbuf* packet = BuildSegment(rst, tuple.local_ip, tuple.remote_ip, header_pool_,
+  if (SendSegment(tuple, rst, now)) counters_.Add(TcpCounter::kResetsOut);
+}
+
+bool TcpStack::SendSegment(const FourTuple& tuple, OutSegment& out, base::Instant now) {
+  const uint32_t payload = out.payload_length;
+  rte_mbuf* packet = BuildSegment(out, tuple.local_ip, tuple.remote_ip, header_pool_,
                                   options_.tcp_checksum_offload);
   if (packet == nullptr) {
     counters_.Add(TcpCounter::kDropNoMbuf);
-    return;
+    return false;
   }
   counters_.Add(TcpCounter::kSegmentsOut);
-  counters_.Add(TcpCounter::kResetsOut);
+  counters_.Add(TcpCounter::kBytesOut, payload);
   output_.SendIpv4(packet, now);
+  return true;
 }
 
 // RFC 9293 §3.10.7.2: a segment for a LISTEN port with no connection on its 4-tuple.
@@ -297,15 +303,7 @@ void TcpStack::SendSynAckCookie(const Listener& listener, const FourTuple& tuple
     if (wscale) out.options.window_scale = WindowShift(o.receive_window);
     out.options.sack_permitted = sack;
   }
-  rte_mbuf* packet = BuildSegment(out, tuple.local_ip, tuple.remote_ip, header_pool_,
-                                  options_.tcp_checksum_offload);
-  if (packet == nullptr) {
-    counters_.Add(TcpCounter::kDropNoMbuf);
-    return;
-  }
-  counters_.Add(TcpCounter::kCookiesSent);
-  counters_.Add(TcpCounter::kSegmentsOut);
-  output_.SendIpv4(packet, now);
+  if (SendSegment(tuple, out, now)) counters_.Add(TcpCounter::kCookiesSent);
 }
 
 // An ACK for a listener with no TCB: the third segment of a SYN-cookie handshake, or junk.
@@ -588,14 +586,9 @@ void TcpStack::Abort(Tcb& tcb, base::Instant now) {
     case TcpState::kEstablished:
     case TcpState::kFinWait1:
     case TcpState::kFinWait2:
-    case TcpState::kCloseWait: {
-      OutSegment rst;
-      rst.seq = tcb.snd_max_;
-      rst.flags = TcpFlags::kRst;
-      Transmit(tcb, rst, now);
-      counters_.Add(TcpCounter::kResetsOut);
+    case TcpState::kCloseWait:
+      SendResetOn(tcb, now);
       break;
-    }
     default:
       break;
   }

@@ -145,6 +145,8 @@ class TcpStack final : public net::TransportHandler {
   void CookieAckInput(Listener& listener, const FourTuple& tuple, Segment& segment,
                       base::Instant now);
   void SendReset(const FourTuple& tuple, const Segment& segment, base::Instant now);
+  // Builds `out`, counts it and hands it to the output; false (counted) if no mbuf.
+  bool SendSegment(const FourTuple& tuple, OutSegment& out, base::Instant now);
   void SendSynAckCookie(const Listener& listener, const FourTuple& tuple,
                         const Segment& segment, base::Instant now);
   uint32_t TsNow(base::Instant now) const;
@@ -187,6 +189,8 @@ class TcpStack final : public net::TransportHandler {
   void SendAck(Tcb& tcb, base::Instant now);  // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
   // Fills ports, window (unless SYN or RST) and ACK bookkeeping; builds and sends.
   bool Transmit(Tcb& tcb, OutSegment& out, base::Instant now);
+  // <SEQ=SND.MAX><CTL=RST> for a connection being aborted (RFC 9293 §3.10.5).
+  void SendResetOn(Tcb& tcb, base::Instant now);
   uint16_t AdvertiseWindow(Tcb& tcb);
   uint32_t ReceiveWindow(const Tcb& tcb) const;
   void FillOptions(Tcb& tcb, OutSegment& out, base::Instant now);

@@ -73,11 +73,7 @@ void TcpStack::RetransmitTimeout(Tcb& tcb, base::Instant now) {
   // RFC 9293 §3.8.3: after R2 retransmissions, close the connection and tell the owner.
   if (++tcb.retransmits_ > options_.max_retransmissions) {
     counters_.Add(TcpCounter::kUserTimeouts);
-    OutSegment rst;
-    rst.seq = tcb.snd_max_;
-    rst.flags = TcpFlags::kRst;
-    Transmit(tcb, rst, now);
-    counters_.Add(TcpCounter::kResetsOut);
+    SendResetOn(tcb, now);
     Terminate(tcb, CloseReason::kTimedOut, now);
     return;
   }
@@ -167,11 +163,7 @@ void TcpStack::KeepaliveTimeout(Tcb& tcb, base::Instant now) {
   }
   if (tcb.keepalive_probes_ >= o.keepalive_probes) {
     counters_.Add(TcpCounter::kKeepaliveTimeouts);
-    OutSegment rst;
-    rst.seq = tcb.snd_max_;
-    rst.flags = TcpFlags::kRst;
-    Transmit(tcb, rst, now);
-    counters_.Add(TcpCounter::kResetsOut);
+    SendResetOn(tcb, now);
     Terminate(tcb, CloseReason::kKeepaliveTimeout, now);
     return;
   }

@@ -103,11 +103,6 @@ inline constexpr uint32_t kMssTs = 1460 - 12;
 std::string PeerPattern(uint32_t seq, uint32_t length);
 std::string OwnerPattern(uint32_t offset, uint32_t length);
 
-// Tests that show a known stack bug (STACK_BUGS.md) start with
-//   if (!RunKnownBugs()) GTEST_SKIP() << "stack bug: Bn ...";
-// so the suite stays green; FERRY_PACKET_KNOWN_BUGS=1 in the environment runs them anyway.
-inline bool RunKnownBugs() { return std::getenv("FERRY_PACKET_KNOWN_BUGS") != nullptr; }
-
 // Whole milliseconds of a duration, for readable EXPECT_EQs on timing.
 inline int64_t Ms(base::Duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
