@@ -26,9 +26,6 @@ source "$root/tests/integration/lib.sh"
 echo "== topology: namespace $FERRY_NS (client 198.18.0.2) <-veth-> ferryd on $FERRY_IF (198.18.0.1)"
 ferry_topology_one_arm
 # ferry's own TCP stack answers on 198.18.0.1: echo (RFC 862), discard (863), chargen (864).
-# The pool is sized as in the TCP tests: ferry does not yet bound the windows it offers by the
-# mbufs left, so a small pool can be exhausted by a few fast connections (see docs/tcp.md).
-export FERRY_MBUFS=32767
 ferry_write_config "$FERRY_WORK/ferryd.conf" 'tcp { time_wait_ms: 1000 }
 diagnostics { service: "echo" port: 7 }
 diagnostics { service: "discard" port: 9 }

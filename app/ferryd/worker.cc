@@ -75,9 +75,16 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(uint32_t index,
       !ports.empty() && std::all_of(ports.begin(), ports.end(), [](const net::Port& p) {
         return (p.tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) != 0;
       });
-  // The one pool also receives: when an eighth of it is left, windows stop opening so
-  // that ACKs (which free queued data) can still be received (stack_options.h).
-  tcp_options.pressure_free_mbufs = settings.workers.mbufs_per_worker / 8;
+  // The one pool also receives: when a quarter of it is left, windows stop opening; when an
+  // eighth is left (but never less than two receive bursts per port), arriving text is
+  // refused, so that the ACKs which free queued data can always be received and the headers
+  // of what they let us send allocated (stack_options.h). The eighth covers a loop
+  // iteration's worth of transmissions: one received ACK can release several segments, each
+  // a header and an indirect mbuf or two over the queued data.
+  const uint32_t mbufs = settings.workers.mbufs_per_worker;
+  tcp_options.pressure_free_mbufs = mbufs / 4;
+  tcp_options.reserve_free_mbufs =
+      std::max<uint32_t>(mbufs / 8, 2 * kMaxBurst * static_cast<uint32_t>(ports.size()));
   // RFC 6528 §3: the ISN and SYN cookie secret is random per boot, and per worker (isn.h).
   ASSIGN_OR_RETURN(const base::SipKey key, tcp::IsnGenerator::MakeKey(FillRandom));
   const base::Instant now = w->clock_->Now();

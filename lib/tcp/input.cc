@@ -337,6 +337,16 @@ void TcpStack::ProcessText(Tcb& tcb, Segment& segment, base::Instant) {
   }
   const bool in_order = segment.seq <= tcb.rcv_nxt_;
   const bool filled_hole = in_order && !tcb.reassembly_.empty();
+  if (memory_reserve_ && !filled_hole) {
+    // The pool is down to its reserve (StackOptions::reserve_free_mbufs): the text is refused
+    // as if lost, and the peer sends it again. Text that fills a hole is still taken, since it
+    // releases what the reassembly queue holds. The ACK goes out at once: its duplicates tell
+    // the peer to slow down (RFC 5681 §3.2).
+    segment.flags &= static_cast<uint8_t>(~TcpFlags::kFin);  // the FIN lies after the text
+    counters_.Add(TcpCounter::kTextDroppedMemory);
+    tcb.ack_now_ = true;
+    return;
+  }
   rte_mbuf* payload = segment.payload;
   segment.payload = nullptr;
   const auto result = tcb.reassembly_.Insert(tcb.rcv_nxt_, segment.seq, payload, length);

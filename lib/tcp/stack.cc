@@ -624,8 +624,10 @@ bool TcpStack::FragmentationNeeded(const FourTuple& tuple, Seq quoted_seq,
 void TcpStack::Tick(base::Instant now) {
   Reaper reaper(*this);
   wheel_.Advance(now, [this, now](TimerNode& node) { OnTimer(node, now); });
-  if (options_.pressure_free_mbufs > 0) {
-    memory_pressure_ = rte_mempool_avail_count(header_pool_) < options_.pressure_free_mbufs;
+  if (options_.pressure_free_mbufs > 0 || options_.reserve_free_mbufs > 0) {
+    const uint32_t free_mbufs = rte_mempool_avail_count(header_pool_);
+    memory_pressure_ = free_mbufs < options_.pressure_free_mbufs;
+    memory_reserve_ = free_mbufs < options_.reserve_free_mbufs;
   }
   // The mbufs gauge walks every queue, so it is refreshed a few times a second, not per
   // segment.

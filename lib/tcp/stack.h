@@ -225,7 +225,8 @@ class TcpStack final : public net::TransportHandler {
   base::Instant challenge_window_start_;
   uint32_t challenge_acks_in_window_ = 0;
   base::Instant gauge_updated_;
-  bool memory_pressure_ = false;  // refreshed by Tick
+  bool memory_pressure_ = false;  // refreshed by Tick: windows stop growing
+  bool memory_reserve_ = false;   // refreshed by Tick: text refused (StackOptions)
 
   friend class Reaper;
 };

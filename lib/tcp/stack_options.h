@@ -71,11 +71,19 @@ struct StackOptions {
   // The ports Connect may pick when the caller passes 0 (RFC 6056 range).
   uint16_t ephemeral_first = 32768;
   uint16_t ephemeral_last = 60999;
-  // Memory pressure: while fewer mbufs than this are free in the header pool (the worker's
-  // one pool, which also receives), every connection offers a zero window beyond what it
-  // already advertised, so receive queues stop growing and ACKs can still be received.
+  // Memory pressure, judged by the free mbufs in the header pool (the worker's one pool,
+  // which also receives). Windows already offered cannot be taken back (RFC 9293 §3.8.6), so
+  // the offers of many connections can add up to more than the pool holds; two thresholds
+  // keep the worker live when they do:
+  // - below pressure_free_mbufs every connection offers a zero window beyond what it already
+  //   advertised, so receive queues stop growing;
+  // - below reserve_free_mbufs arriving text is refused (counted text_dropped_memory) unless
+  //   it fills a hole and so releases queued segments. ACKs, window updates, RSTs and FINs
+  //   with no text are still taken, and the mbufs left serve them and the headers of what we
+  //   send, so the ACKs that free queued data always get in and retransmissions get out.
   // 0: off.
   uint32_t pressure_free_mbufs = 0;
+  uint32_t reserve_free_mbufs = 0;
   // Checksums of outgoing segments left to the NIC (the port reports the offload).
   bool tcp_checksum_offload = false;
 };

@@ -31,6 +31,7 @@ namespace ferry::tcp {
   X(kPersistProbes, "persist_probes")                                           \
   X(kOutOfOrderSegments, "out_of_order_segments")                               \
   X(kReassemblyDrops, "reassembly_drops")       /* queue bounds */              \
+  X(kTextDroppedMemory, "text_dropped_memory")  /* pool down to its reserve */  \
   X(kPmtuReductions, "pmtu_mss_reductions")     /* ICMP frag needed */          \
   /* Drops before a connection: one reason per segment. */                      \
   X(kDropTruncated, "drop_truncated")                                           \

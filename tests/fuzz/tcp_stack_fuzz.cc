@@ -295,6 +295,7 @@ class Harness final : public net::Ipv4Output, public ListenHandler {
     s.ephemeral_first = 50000;
     s.ephemeral_last = (c2 & 8) ? 50001 : 50063;
     s.pressure_free_mbufs = (c2 & 0x10) ? kPoolSize - 64 : 0;
+    s.reserve_free_mbufs = (c2 & 0x20) ? kPoolSize - 48 : 0;
     s.tcp_checksum_offload = c0 & 0x80;
 
     ConnectionOptions& o = conn_options;

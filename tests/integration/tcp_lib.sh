@@ -93,7 +93,8 @@ tcp_pick() { tr ' ' '\n' <<<"$2" | awk -F= -v n="$1" '$1 == n { print $2 }'; }
 TCP_WATCHED=(tcp.segments_in tcp.segments_out tcp.payload_bytes_in tcp.payload_bytes_out
   tcp.retransmitted_segments tcp.retransmitted_bytes tcp.fast_recoveries tcp.sack_recoveries
   tcp.rto_expiries tcp.out_of_order_segments tcp.reassembly_drops tcp.drop_bad_checksum
-  tcp.drop_out_of_window tcp.drop_paws tcp.drop_no_mbuf tcp.resets_in tcp.resets_out
+  tcp.drop_out_of_window tcp.drop_paws tcp.drop_no_mbuf tcp.text_dropped_memory
+  tcp.resets_in tcp.resets_out
   tcp.passive_opens tcp.challenge_acks net.drop_no_mbuf net.drop_tx_ring_full)
 
 # Snapshot of TCP_WATCHED (only those the report has) into the variable named $1.

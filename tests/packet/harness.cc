@@ -137,6 +137,7 @@ Harness::Harness()
 }
 
 Harness::~Harness() {
+  ReleasePool();
   stack_.reset();
   for (auto& [key, flow] : flows_) {
     for (auto& [chain, length] : flow.held_chains) rte_pktmbuf_free(chain);
@@ -150,6 +151,19 @@ Harness::~Harness() {
     EXPECT_EQ(rte_mempool_in_use_count(pool), before)
         << "mbufs of pool " << pool->name << " not returned after the stack was destroyed";
   }
+}
+
+void Harness::SqueezePool(uint32_t leave_free) {
+  while (rte_mempool_avail_count(header_pool_) > leave_free) {
+    rte_mbuf* m = rte_pktmbuf_alloc(header_pool_);
+    if (m == nullptr) break;
+    squeezed_.push_back(m);
+  }
+}
+
+void Harness::ReleasePool() {
+  for (rte_mbuf* m : squeezed_) rte_pktmbuf_free(m);
+  squeezed_.clear();
 }
 
 StackOptions& Harness::stack_options() {

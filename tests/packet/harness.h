@@ -307,6 +307,13 @@ class Harness final : public ListenHandler, public ConnectionHandler {
   // Called from inside every event, after it is logged (to react from the handler).
   std::function<void(const std::string& event)> on_event;
 
+  // Memory pressure (StackOptions::pressure_free_mbufs, reserve_free_mbufs): takes mbufs out
+  // of the stack's header pool (the one it judges pressure by) until only `leave_free` are
+  // left, as other connections would; ReleasePool gives them back. The stack sees the change
+  // at its next Tick (Advance).
+  void SqueezePool(uint32_t leave_free);
+  void ReleasePool();
+
   // ICMP fragmentation needed quoting ferry's relative sequence number `quoted_seq`.
   bool FragmentationNeeded(uint32_t quoted_seq, uint16_t next_hop_mtu);
 
@@ -412,6 +419,7 @@ class Harness final : public ListenHandler, public ConnectionHandler {
   rte_mempool* indirect_pool_ = nullptr;
   rte_mempool* data_pool_ = nullptr;
   std::vector<unsigned> in_use_at_start_;
+  std::vector<rte_mbuf*> squeezed_;  // SqueezePool
   std::unique_ptr<TcpStack> stack_;
   base::Instant start_;
   base::Instant now_;
