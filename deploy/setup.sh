@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ferry host setup for Debian 12 (bookworm), run as root:
 #   1. installs the Debian packages ferry needs to build and test that are not installed yet
-#      (apt-get update runs only when something is missing);
+#      (apt-get update runs only when something is missing), and keeps the services they bring
+#      (nginx, iperf3) from running on the host;
 #   2. reserves 2 MiB hugepages and mounts hugetlbfs at /dev/hugepages for ferryd.
 # Safe to run again: a second run changes nothing and prints two lines.
 set -euo pipefail
@@ -18,7 +19,11 @@ readonly BUILD_PACKAGES=(
 readonly TEST_PACKAGES=(
   iproute2 iputils-ping arping tcpdump python3-scapy ethtool
   iptables nftables socat curl procps psmisc kmod
+  nginx-light wrk iperf3  # tests/integration/proxy_*: backends and load behind ferry's proxy
 )
+# Services the test packages bring that must not run on the host: the tests start their own
+# instances inside network namespaces (a system nginx would hold port 80 of the host).
+readonly QUIET_SERVICES=(nginx iperf3)
 readonly HUGEPAGE_KB=2048
 readonly HUGEPAGE_SYSFS=/sys/kernel/mm/hugepages/hugepages-${HUGEPAGE_KB}kB
 readonly HUGEPAGE_MOUNT=/dev/hugepages
@@ -42,6 +47,7 @@ Prepares a Debian 12 host for building, testing and running ferry. Must run as r
   1. Installs whichever of these Debian packages are missing (apt-get update runs only then):
        build: ${BUILD_PACKAGES[*]}
        tests: ${TEST_PACKAGES[*]}
+     and stops and disables the system's ${QUIET_SERVICES[*]}: the tests start their own.
   2. Reserves 2 MiB hugepages for ferryd (only ever raises the count) and mounts hugetlbfs at
      ${HUGEPAGE_MOUNT} if it is not mounted. If the kernel cannot supply them this is a
      warning, not an error: the tests run DPDK with --no-huge. The reservation does not survive
@@ -114,14 +120,53 @@ install_packages() {
   fi
   say "installing ${#missing[@]} missing packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # Debian starts a package's service on install unless policy-rc.d says no (exit 101). Say
+  # no for the length of the install, unless the host already has its own policy.
+  local policy=/usr/sbin/policy-rc.d made_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\n# ferry setup: no service starts during its package install\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    made_policy=1
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get -q update
   apt-get -q install -y --no-install-recommends "${missing[@]}"
+  if ((made_policy)); then
+    rm -f "$policy"
+    trap - EXIT
+  fi
   local still=()
   for p in "${missing[@]}"; do
     installed "$p" || still+=("$p")
   done
   ((${#still[@]} == 0)) || die "still not installed after apt-get: ${still[*]}"
   say "all ${#all[@]} packages present (${#missing[@]} installed now)"
+}
+
+# Stops and disables QUIET_SERVICES wherever they run or would start at boot: systemd when it is
+# the init system, the sysv scripts and rc links otherwise (containers and VMs without
+# systemd). Prints a line only when it changed something.
+quiet_services() {
+  local svc done=()
+  for svc in "${QUIET_SERVICES[@]}"; do
+    installed "$svc" || continue
+    if [[ -d /run/systemd/system ]]; then
+      if systemctl is-enabled --quiet "$svc" 2>/dev/null || systemctl is-active --quiet "$svc" 2>/dev/null; then
+        systemctl disable --now "$svc" >/dev/null 2>&1 || warn "could not stop and disable $svc"
+        done+=("$svc")
+      fi
+      continue
+    fi
+    if [[ -x /etc/init.d/$svc ]] && /etc/init.d/"$svc" status >/dev/null 2>&1; then
+      /etc/init.d/"$svc" stop >/dev/null 2>&1 || warn "could not stop $svc"
+      done+=("$svc")
+    fi
+    if compgen -G "/etc/rc[2-5].d/S*$svc" >/dev/null; then
+      update-rc.d "$svc" disable >/dev/null 2>&1 || warn "could not disable $svc at boot"
+      [[ " ${done[*]} " == *" $svc "* ]] || done+=("$svc")
+    fi
+  done
+  ((${#done[@]} == 0)) || say "stopped and disabled the system's ${done[*]} (the tests run their own)"
 }
 
 # The file that holds the 2 MiB page count: /proc/sys/vm/nr_hugepages counts pages of the
@@ -177,6 +222,7 @@ main() {
   parse_args "$@"
   check_host
   install_packages
+  quiet_services
   if ((do_hugepages)); then
     setup_hugepages
   fi

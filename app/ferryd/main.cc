@@ -186,6 +186,20 @@ int Main(int argc, char** argv) {
     FERRY_LOG(kInfo, "diagnostics: %s on %s:%u", control::Name(d.service), d.address.ToString(),
               d.port);
   }
+  for (const proxy::ListenerSettings& l : settings->proxy.listeners) {
+    const proxy::PoolSettings& pool = settings->proxy.pools[l.pool];
+    FERRY_LOG(kInfo, "proxy: listener %s on %s:%u -> pool %s (%s, %u backends%s)", l.name,
+              l.address.ToString(), l.port, pool.name, proxy::Name(pool.policy),
+              pool.backends.size(),
+              pool.proxy_protocol == proxy::ProxyProtocolVersion::kNone ? ""
+              : pool.proxy_protocol == proxy::ProxyProtocolVersion::kV1 ? ", PROXY v1"
+                                                                        : ", PROXY v2");
+  }
+  if (!app.workers.empty()) {
+    FERRY_LOG(kInfo, "proxy: %u session slots per worker, %u bytes each (session and two TCBs)",
+              app.workers.front()->proxy().session_capacity(),
+              app.workers.front()->session_slot_bytes());
+  }
   FERRY_LOG(kInfo, "ferryd ready: %u workers, pid %d", ws.count, getpid());
 
   while (true) {

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "proxy/balancer_factory.h"
 #include "tcp/isn.h"
 
 namespace ferry::ferryd {
@@ -94,7 +95,23 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(uint32_t index,
   w->diagnostics_ =
       std::make_unique<DiagnosticServices>(*w->tcp_, pool, w->diag_counters_, now);
   RETURN_IF_ERROR(w->diagnostics_->Listen(settings.diagnostics));
+
+  w->proxy_settings_ = settings.proxy;
+  std::vector<std::unique_ptr<const proxy::Balancer>> balancers;
+  for (const proxy::PoolSettings& pool : w->proxy_settings_.pools) {
+    ASSIGN_OR_RETURN(auto balancer, proxy::MakeBalancer(pool));
+    balancers.push_back(std::move(balancer));
+  }
+  uint64_t seed = 0;
+  RETURN_IF_ERROR(FillRandom(std::span(reinterpret_cast<uint8_t*>(&seed), sizeof(seed))));
+  w->proxy_ = std::make_unique<proxy::Proxy>(w->proxy_settings_, std::move(balancers),
+                                             *w->tcp_, pool, seed, now);
+  RETURN_IF_ERROR(w->proxy_->Start());
   return w;
+}
+
+size_t Worker::session_slot_bytes() const {
+  return proxy::Proxy::session_bytes() + 2 * tcp_->tcb_bytes();
 }
 
 void Worker::Run() {
@@ -108,6 +125,7 @@ void Worker::Run() {
   while (!stop_.load(std::memory_order_relaxed)) {
     const base::Instant now = clock_->Now();
     diagnostics_->set_now(now);
+    proxy_->set_now(now);
     uint32_t received = 0;
     for (uint16_t i = 0; i < port_ids_.size(); ++i) {
       const uint16_t n = rte_eth_rx_burst(port_ids_[i], queue, burst, bursts_[i]);
@@ -118,6 +136,7 @@ void Worker::Run() {
     // is a comparison when no timer is due, and retransmissions and delayed ACKs are late by
     // at most one loop iteration (plus an idle sleep, bounded below).
     tcp_->Tick(now);
+    proxy_->Tick(now);
     diagnostics_->Poll();
     bool worked = received > 0;
     if (now >= next_tick) {

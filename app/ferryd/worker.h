@@ -18,6 +18,8 @@
 #include "net/net_counters.h"
 #include "net/port.h"
 #include "net/tx_queue.h"
+#include "proxy/proxy.h"
+#include "proxy/proxy_settings.h"
 #include "tcp/stack.h"
 #include "tcp/tcp_counters.h"
 
@@ -58,6 +60,10 @@ class Worker final : public net::FrameSink {
   const tcp::TcpCounters& tcp_counters() const { return tcp_counters_; }
   const DiagCounters& diag_counters() const { return diag_counters_; }
   const base::CounterSet<LoopCounter>& loop_counters() const { return loop_counters_; }
+  const proxy::Proxy& proxy() const { return *proxy_; }
+  // Bytes reserved per proxied session slot: the session record and two TCBs with their
+  // preallocated queues (what an idle proxied connection costs, whatever it holds).
+  size_t session_slot_bytes() const;
 
  private:
   Worker(uint32_t index, const control::WorkerSettings& settings, rte_mempool* pool);
@@ -75,8 +81,10 @@ class Worker final : public net::FrameSink {
   std::vector<net::TxQueue> tx_;
   std::unique_ptr<base::TscClock> clock_;
   std::unique_ptr<net::Host> host_;
-  // Before the stack, so that it outlives the stack, which holds its handlers.
+  // Before the stack, so that they outlive the stack, which holds their handlers.
   std::unique_ptr<DiagnosticServices> diagnostics_;
+  proxy::ProxySettings proxy_settings_;  // the proxy reads its own copy
+  std::unique_ptr<proxy::Proxy> proxy_;
   std::unique_ptr<tcp::TcpStack> tcp_;
   std::atomic<bool> stop_{false};
 };

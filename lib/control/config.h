@@ -15,6 +15,7 @@
 #include "ferry/v1/config.pb.h"
 #include "net/host.h"
 #include "net/port.h"
+#include "proxy/proxy_settings.h"
 #include "tcp/stack_options.h"
 
 namespace ferry::control {
@@ -56,11 +57,14 @@ struct Settings {
   // Each worker's TCP stack (tcp_config.h). tcp.mss fits the smallest interface MTU;
   // tcp.tcp_checksum_offload is left to the worker, which knows the ports' offloads.
   tcp::StackOptions tcp;
-  // tcp.connection resolved: the options of a connection whose listener (or, later, backend
-  // pool) overrides nothing.
+  // tcp.connection resolved: the options of a connection whose listener or backend pool
+  // overrides nothing.
   tcp::ConnectionOptions tcp_connection;
   // The diagnostic listeners every worker opens, in config order (diagnostics[i] is [i]).
   std::vector<DiagnosticListenerSettings> diagnostics;
+  // config.proxy resolved (proxy_config.h): listeners, pools and their backends, connection
+  // options layered over tcp_connection.
+  proxy::ProxySettings proxy;
 };
 
 // Validates `config`, loads each interface's driver profile from `drivers_dir` and applies

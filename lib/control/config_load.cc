@@ -9,6 +9,7 @@
 #include "base/status_macros.h"
 #include "control/config.h"
 #include "control/driver_profile.h"
+#include "control/proxy_config.h"
 #include "control/text_proto.h"
 
 namespace ferry::control {
@@ -148,6 +149,7 @@ absl::StatusOr<Settings> ResolveSettings(const v1::Config& config,
   s.tcp = ResolveStackOptions(config.tcp(), smallest_mtu);
   s.tcp_connection = ResolveConnectionOptions(config.tcp().connection(), tcp::ConnectionOptions{});
   s.diagnostics = ResolveDiagnostics(config);
+  s.proxy = ResolveProxy(config, s.tcp_connection);
   return s;
 }
 

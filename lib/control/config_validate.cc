@@ -9,6 +9,8 @@
 #include "base/status_macros.h"
 #include "control/config.h"
 #include "control/field_error.h"
+#include "control/network_config.h"
+#include "control/proxy_config.h"
 #include "control/tcp_config.h"
 #include "net/address.h"
 
@@ -18,28 +20,6 @@ namespace {
 using net::Ipv4Address;
 using net::Ipv4Prefix;
 using net::MacAddress;
-
-// Addresses an interface may own: unicast, not 0.0.0.0, not loopback or class E.
-absl::Status CheckHostAddress(absl::string_view path, Ipv4Address a) {
-  if ((a.value >> 24) == 0 || a.IsLimitedBroadcast() || a.IsMulticast() || (a.value >> 24) == 127 ||
-      (a.value >> 28) == 0xf) {
-    return FieldError(path, absl::StrCat(a.ToString(),
-                                         " is not a unicast host address (0/8, 127/8, 224/4 and "
-                                         "240/4 are refused)"));
-  }
-  return absl::OkStatus();
-}
-
-bool NameIsValid(absl::string_view name) {
-  if (name.empty() || name.size() > 32) return false;
-  for (char c : name) {
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '_' || c == '-' || c == '.')) {
-      return false;
-    }
-  }
-  return true;
-}
 
 struct Subnet {
   Ipv4Prefix prefix;
@@ -258,6 +238,7 @@ absl::Status ValidateConfig(const v1::Config& config) {
   RETURN_IF_ERROR(ValidateEal(config.eal()));
   RETURN_IF_ERROR(ValidateTcp(config.tcp()));
   RETURN_IF_ERROR(ValidateDiagnostics(config));
+  RETURN_IF_ERROR(ValidateProxy(config));
   return absl::OkStatus();
 }
 

@@ -1,9 +1,11 @@
 // The shape of every validation error in lib/control: InvalidArgument whose message is
-// "<field path>: <what is wrong with the value>" (STYLE.md habit 5), and the range check most
-// fields need. Shared by the validators of config_validate.cc and tcp_config.cc.
+// "<field path>: <what is wrong with the value>" (STYLE.md habit 5), and the checks several
+// sections share (ranges, names, ordering rules). Used by the validators of
+// config_validate.cc, tcp_config.cc and proxy_config.cc.
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -25,6 +27,25 @@ inline absl::Status CheckRange(absl::string_view path, uint64_t value, uint64_t 
                                          zero_means_default ? " (or 0 for the default)" : ""));
   }
   return absl::OkStatus();
+}
+
+// Names of interfaces, pools, listeners and backends: 1-32 letters, digits, _ - . (they appear
+// in logs, counters and file prefixes).
+inline bool NameIsValid(absl::string_view name) {
+  if (name.empty() || name.size() > 32) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          c == '_' || c == '-' || c == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The other field of an ordering rule as the operator wrote it or as it defaulted:
+// "tcp.rto_initial_ms (300)" or "tcp.rto_initial_ms (1000, the default)".
+inline std::string Describe(absl::string_view path, uint64_t effective, bool set) {
+  return absl::StrCat(path, " (", effective, set ? ")" : ", the default)");
 }
 
 }  // namespace ferry::control

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "control/field_error.h"
+#include "control/network_config.h"
 
 namespace ferry::control {
 namespace {
@@ -41,11 +42,7 @@ std::optional<DiagnosticService> ParseService(std::string_view name) {
   return std::nullopt;
 }
 
-// "tcp.rto_initial_ms (1000, the default)" or "tcp.rto_initial_ms (300)": the other field of
-// an ordering rule, as the operator wrote it or as it defaulted.
-std::string Describe(absl::string_view path, uint64_t effective, bool set) {
-  return absl::StrCat(path, " (", effective, set ? ")" : ", the default)");
-}
+}  // namespace
 
 absl::Status ValidateConnection(const std::string& path, const v1::TcpConnection& c) {
   if (!c.congestion_control().empty() && !ParseCongestion(c.congestion_control())) {
@@ -71,8 +68,6 @@ absl::Status ValidateConnection(const std::string& path, const v1::TcpConnection
   }
   return absl::OkStatus();
 }
-
-}  // namespace
 
 absl::Status ValidateTcp(const v1::Tcp& t) {
   const tcp::StackOptions defaults;
@@ -167,13 +162,7 @@ absl::Status ValidateDiagnostics(const v1::Config& config) {
       address = *parsed;
     }
     if (!address.IsUnspecified()) {
-      bool ours = false;
-      for (const v1::Interface& iface : config.interfaces()) {
-        for (const v1::Ipv4Prefix& p : iface.ipv4()) {
-          ours = ours || *net::Ipv4Address::Parse(p.address()) == address;
-        }
-      }
-      if (!ours) {
+      if (!IsInterfaceAddress(config, address)) {
         return FieldError(path + ".address",
                           absl::StrCat(address.ToString(), " is not an address of any interface "
                                        "(or 0.0.0.0 for all of them)"));

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -48,6 +49,11 @@ struct DiagnosticListenerSettings {
 // InvalidArgument whose message starts with the field path, e.g.
 // "tcp.delayed_ack_ms: 600 is out of range 1..499 (RFC 9293 §3.8.6.3: ...)".
 absl::Status ValidateTcp(const v1::Tcp& tcp);
+
+// Checks one TcpConnection block (tcp.connection, or a listener's or pool's overrides) found
+// at `path`: the congestion control's name and every field's range. Returns InvalidArgument
+// naming the field under `path`, e.g. "proxy.listeners[0].connection.send_buffer_bytes: ...".
+absl::Status ValidateConnection(const std::string& path, const v1::TcpConnection& connection);
 
 // Checks config.diagnostics: the service name, the address (one of the interfaces', or
 // 0.0.0.0), the port, no two listeners on one address and port, and each connection block.

@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "net/address.h"
@@ -169,6 +170,18 @@ enum class BalancingPolicy : uint8_t {
   kPowerOfTwoChoices,
   kMaglev,
 };
+
+// The policy's name in the configuration (ferry.v1.BackendPool.policy).
+constexpr std::string_view Name(BalancingPolicy p) {
+  switch (p) {
+    case BalancingPolicy::kRoundRobin: return "round_robin";
+    case BalancingPolicy::kWeightedRoundRobin: return "weighted_round_robin";
+    case BalancingPolicy::kLeastConnections: return "least_connections";
+    case BalancingPolicy::kPowerOfTwoChoices: return "power_of_two";
+    case BalancingPolicy::kMaglev: return "maglev";
+  }
+  return "unknown";
+}
 
 // The interface. Implementations are immutable after construction; see the contract at the
 // top of this file.

@@ -18,6 +18,10 @@ template <typename Connection>
 class ConnectionTable {
  public:
   explicit ConnectionTable(size_t capacity) : capacity_(capacity) { map_.reserve(capacity * 2); }
+  // Bytes the table's slots take, per connection it can hold (reserved for twice that many).
+  size_t bytes_per_connection() const {
+    return capacity_ == 0 ? 0 : map_.capacity() * (sizeof(FourTuple) + sizeof(Connection*) + 1) / capacity_;
+  }
   ConnectionTable(const ConnectionTable&) = delete;
   ConnectionTable& operator=(const ConnectionTable&) = delete;
 

@@ -189,7 +189,17 @@ void TcpStack::SynSentInput(Tcb& tcb, Segment& segment, base::Instant now) {
   const bool ack_ok =
       segment.ack_flag() && tcb.iss_ < segment.ack && segment.ack <= tcb.snd_max_;
   if (segment.ack_flag() && !ack_ok) {
-    if (!segment.rst()) SendReset(tcb.tuple_, segment, now);
+    if (segment.rst()) return;
+    SendReset(tcb.tuple_, segment, now);
+    // An ACK for something else: the peer still holds an older connection on this tuple,
+    // most often in TIME-WAIT after we restarted and reused the port, with an ISN and TSval
+    // that RFC 6191 does not let it take as a new incarnation. Our RST clears that state, so
+    // the SYN goes again now rather than a retransmission timeout later (once per
+    // connection, so a peer that keeps answering this way gets the usual backoff).
+    if (!tcb.syn_resent_after_reset_) {
+      tcb.syn_resent_after_reset_ = true;
+      SendSyn(tcb, now);
+    }
     return;
   }
   // "Second, check the RST bit: If the ACK was acceptable, then signal to the user 'error:

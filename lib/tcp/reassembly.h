@@ -130,6 +130,8 @@ class ReassemblyQueue {
   uint32_t bytes() const { return bytes_; }
   uint16_t segments() const { return count_; }
   bool empty() const { return count_ == 0; }
+  // Bytes of storage allocated at construction.
+  size_t storage_bytes() const { return sizeof(Entry) * options_.max_segments; }
 
  private:
   struct Entry {

@@ -116,6 +116,8 @@ class SackScoreboard {
   std::span<const SackBlock> ranges() const { return {ranges_.get(), count_}; }
   bool empty() const { return count_ == 0; }
   size_t capacity() const { return capacity_; }
+  // Bytes of storage allocated at construction.
+  size_t storage_bytes() const { return sizeof(SackBlock) * (capacity_ + 1); }
 
  private:
   // Merges [b.left, b.right) in; returns the octets it added. May forget the lowest range.

@@ -128,6 +128,8 @@ class SendQueue {
   uint64_t mbufs() const;
   uint32_t bytes() const { return bytes_; }
   uint32_t space() const { return options_.max_bytes - bytes_; }
+  // Bytes of storage allocated at construction (the entry ring).
+  size_t storage_bytes() const { return sizeof(Entry) * options_.max_entries; }
   uint32_t entries() const { return count_; }
   bool empty() const { return count_ == 0; }
   Seq front_seq() const { return front_; }

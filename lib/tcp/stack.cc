@@ -37,6 +37,10 @@ base::SipKey CookieKey(const base::SipKey& key) {
   return base::SipKey{key.k0 ^ 0x636f6f6b69657321ull, key.k1 ^ 0x73796e2d61636b21ull};
 }
 
+base::SipKey PortKey(const base::SipKey& key) {
+  return base::SipKey{key.k0 ^ 0x6570686d6572616cull, key.k1 ^ 0x706f72742d6b6579ull};
+}
+
 }  // namespace
 
 TcpStack::TcpStack(const StackOptions& options, rte_mempool* header_pool,
@@ -52,7 +56,7 @@ TcpStack::TcpStack(const StackOptions& options, rte_mempool* header_pool,
       cookies_(CookieKey(key)),
       wheel_(TimerWheel::Options{.tick = options.timer_tick, .slots = options.timer_slots}, now),
       table_(options.max_connections),
-      next_ephemeral_(options.ephemeral_first),
+      port_key_(PortKey(key)),
       challenge_window_start_(now) {
   assert(options.max_connections > 0 && options.ephemeral_first <= options.ephemeral_last);
   tcbs_.reserve(options.max_connections);
@@ -77,6 +81,10 @@ uint32_t TcpStack::TsNow(base::Instant now) const {
   // RFC 7323 §5.4: a timestamp clock of 1 ms ticks.
   return static_cast<uint32_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(now - origin_).count() + 1);
+}
+
+size_t TcpStack::tcb_bytes() const {
+  return tcbs_.empty() ? 0 : tcbs_.front()->footprint() + table_.bytes_per_connection();
 }
 
 uint64_t TcpStack::mbufs_held() const {
@@ -471,7 +479,8 @@ absl::Status TcpStack::StopListening(net::Ipv4Address address, uint16_t port) {
 }
 
 Tcb* TcpStack::Connect(const FourTuple& requested, const ConnectionOptions& options,
-                       ConnectionHandler* handler, base::Instant now, ConnectError* error) {
+                       ConnectionHandler* handler, base::Instant now, ConnectError* error,
+                       void* user_data) {
   Reaper reaper(*this);
   ConnectError unused;
   if (error == nullptr) error = &unused;
@@ -479,13 +488,19 @@ Tcb* TcpStack::Connect(const FourTuple& requested, const ConnectionOptions& opti
   if (tuple.local_port == 0) {
     // RFC 6056 §3.3.2-style: a counter over the ephemeral range, skipping ports in use to
     // this peer.
+    // RFC 6056 §3.3.3, Algorithm 3 (simple hash-based): each (local address, remote address,
+    // remote port) walks the range from its own keyed offset. The key is random per boot, so
+    // a restarted appliance does not reuse the tuples of its previous life in the same order
+    // (the peer may hold them in TIME-WAIT), and nobody outside can predict the ports.
     const uint32_t range = uint32_t{options_.ephemeral_last} - options_.ephemeral_first + 1;
+    const uint64_t offset = base::SipHash24Words(
+        port_key_, {uint64_t{tuple.local_ip.value} << 32 | tuple.remote_ip.value,
+                    tuple.remote_port});
     bool found = false;
     for (uint32_t i = 0; i < range; ++i) {
-      tuple.local_port = next_ephemeral_;
-      next_ephemeral_ = next_ephemeral_ == options_.ephemeral_last
-                            ? options_.ephemeral_first
-                            : static_cast<uint16_t>(next_ephemeral_ + 1);
+      tuple.local_port = static_cast<uint16_t>(
+          options_.ephemeral_first + (next_ephemeral_ + offset) % range);
+      ++next_ephemeral_;
       if (table_.Find(tuple) == nullptr) {
         found = true;
         break;
@@ -505,6 +520,7 @@ Tcb* TcpStack::Connect(const FourTuple& requested, const ConnectionOptions& opti
     return nullptr;
   }
   tcb->handler_ = handler;
+  tcb->user_data = user_data;
   tcb->iss_ = isn_.Next(tuple, now);
   tcb->snd_una_ = tcb->snd_nxt_ = tcb->snd_max_ = tcb->iss_;
   tcb->send_queue_.Reset(tcb->iss_ + 1, options.send_buffer);

@@ -95,10 +95,12 @@ class TcpStack final : public net::TransportHandler {
   absl::Status StopListening(net::Ipv4Address address, uint16_t port);
 
   // Active open from tuple.local_ip:tuple.local_port (0: an ephemeral port the stack picks)
-  // to tuple.remote_ip:tuple.remote_port; sends the SYN now. Returns the connection (in
-  // SYN-SENT), or nullptr with *error set.
+  // to tuple.remote_ip:tuple.remote_port; sends the SYN now. `user_data` is set on the TCB
+  // before the SYN is built, so the handler's ReceiveSpace can find its owner for the SYN's
+  // window. Returns the connection (in SYN-SENT), or nullptr with *error set.
   Tcb* Connect(const FourTuple& tuple, const ConnectionOptions& options,
-               ConnectionHandler* handler, base::Instant now, ConnectError* error);
+               ConnectionHandler* handler, base::Instant now, ConnectError* error,
+               void* user_data = nullptr);
 
   // Queues the leading bytes of `chain` for sending, as many as the send queue has room for,
   // and sends what the windows allow. Returns the bytes taken; `chain` is nullptr if all were
@@ -123,6 +125,9 @@ class TcpStack final : public net::TransportHandler {
   // Connections in the table, TIME-WAIT included.
   size_t connections() const { return table_.size(); }
   size_t free_tcbs() const { return free_.size(); }
+  // Bytes one connection slot reserves: a TCB with its queues (Tcb::footprint) and its share
+  // of the connection table.
+  size_t tcb_bytes() const;
   // Mbufs held by send and reassembly queues of all connections (also a counter gauge).
   uint64_t mbufs_held() const;
 
@@ -220,7 +225,8 @@ class TcpStack final : public net::TransportHandler {
   std::vector<Tcb*> closed_;  // reached CLOSED, released at Reap
   std::vector<std::unique_ptr<Listener>> listeners_;
   uint32_t depth_ = 0;  // nesting of Input/Tick/API calls, so Reap runs at the outermost
-  uint16_t next_ephemeral_ = 0;
+  const base::SipKey port_key_;  // RFC 6056 Algorithm 3's secret
+  uint32_t next_ephemeral_ = 0;  // the algorithm's counter
   // RFC 5961 §7 challenge-ACK budget: at most challenge_ack_limit per second.
   base::Instant challenge_window_start_;
   uint32_t challenge_acks_in_window_ = 0;

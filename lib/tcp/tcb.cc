@@ -28,6 +28,7 @@ void Tcb::Reset(const FourTuple& tuple, const ConnectionOptions& options,
   write_shutdown_ = false;
   fin_sent_ = false;
   peer_fin_ = false;
+  syn_resent_after_reset_ = false;
   in_closed_list_ = false;
   fin_seq_ = Seq(0);
   iss_ = snd_una_ = snd_nxt_ = snd_max_ = snd_wl1_ = snd_wl2_ = Seq(0);

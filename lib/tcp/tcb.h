@@ -80,6 +80,11 @@ class Tcb {
   uint16_t mss() const { return snd_mss_; }
   const Congestion* congestion() const { return cc_ ? &*cc_ : nullptr; }
   const RttEstimator& rtt() const { return rtt_; }
+  // Bytes this TCB holds whatever its state: the record and its preallocated queues.
+  size_t footprint() const {
+    return sizeof(*this) + send_queue_.storage_bytes() + reassembly_.storage_bytes() +
+           scoreboard_.storage_bytes();
+  }
   // The owner's pointer, untouched by the stack.
   void* user_data = nullptr;
 
@@ -113,6 +118,7 @@ class Tcb {
   bool write_shutdown_ = false;  // Shutdown(): FIN after the queued data
   bool fin_sent_ = false;        // our FIN has a sequence number: fin_seq_
   bool peer_fin_ = false;        // the peer's FIN was processed
+  bool syn_resent_after_reset_ = false;  // SynSentInput: the prompt SYN after our RST, once
   bool in_closed_list_ = false;
   Seq fin_seq_;
 

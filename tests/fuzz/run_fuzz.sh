@@ -69,10 +69,14 @@ case $target in
     ;;
   config_text)
     lib_sources=(control/config_load.cc control/config_validate.cc control/driver_profile.cc
-                 control/tcp_config.cc control/text_proto.cc net/address.cc net/port.cc
-                 base/log.cc)
+                 control/network_config.cc control/proxy_config.cc control/tcp_config.cc
+                 control/text_proto.cc net/address.cc net/port.cc net/routes.cc base/log.cc
+                 base/siphash.cc proxy/balancer_factory.cc proxy/least_connections.cc
+                 proxy/maglev.cc proxy/power_of_two.cc proxy/proxy_protocol.cc
+                 proxy/round_robin.cc proxy/weighted_round_robin.cc)
     protos=(config driver_profile)
-    modules=(libdpdk protobuf absl_status absl_statusor absl_strings absl_str_format)
+    modules=(libdpdk protobuf absl_status absl_statusor absl_strings absl_str_format
+             absl_flat_hash_map absl_hash)
     ;;
   *)
     echo "run_fuzz.sh: unknown target '$target' (net_views, host_input, tcp_options," \

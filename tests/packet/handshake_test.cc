@@ -371,17 +371,37 @@ TEST(SynSent, RstWithoutAcceptableAckIsIgnored) {
 }
 
 // RFC 9293 §3.10.7.3 first: "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset
-// <SEQ=SEG.ACK><CTL=RST>" and drop it; the connection stays in SYN-SENT.
+// <SEQ=SEG.ACK><CTL=RST>" and drop it; the connection stays in SYN-SENT. The first time, the
+// SYN goes again at once (stack: the peer held an older incarnation, which the RST clears);
+// after that the retransmission timer decides.
 TEST(SynSent, SynAckWithBadAckGetsReset) {
   Harness h;
   ASSERT_NE(h.Connect(), nullptr);
   h.Expect(Syn().Seq(0));
   h.Inject(SynAck().Seq(0).Ack(100).Mss(1460).NoTs());
   h.Expect(Rst().Seq(100).NoOpts());
+  h.ExpectRetransmit(Syn().Seq(0));
   h.Inject(SynAck().Seq(0).Ack(0).Mss(1460).NoTs());  // SEG.ACK =< ISS
   h.Expect(Rst().Seq(0).NoOpts());
+  h.ExpectNothing();
   EXPECT_TRUE(h.Events().empty());
   EXPECT_EQ(h.tcb()->state(), TcpState::kSynSent);
+  h.Inject(SynAck().Seq(0).Ack(1).Mss(1460).NoTs());
+  h.Expect(Ack().Seq(1).Ack(1));
+  EXPECT_EQ(h.Events(), Log({"connected"}));
+}
+
+// A peer that still holds this tuple from an older connection (TIME-WAIT after our restart,
+// RFC 6191's conditions unmet) answers our SYN with an ACK of that connection: RST
+// <SEQ=SEG.ACK> (RFC 9293 §3.10.7.3 first) clears it, and the SYN goes again at once instead
+// of after the retransmission timeout, so the connect is not a second late.
+TEST(SynSent, AckOfAnOlderIncarnationGetsResetAndTheSynAgain) {
+  Harness h;
+  ASSERT_NE(h.Connect(), nullptr);
+  h.Expect(Syn().Seq(0));
+  h.Inject(Ack().AbsoluteSeq(777).Ack(0x4000).NoTs());
+  h.Expect(Rst().Seq(0x4000).NoOpts());
+  h.ExpectRetransmit(Syn().Seq(0));
   h.Inject(SynAck().Seq(0).Ack(1).Mss(1460).NoTs());
   h.Expect(Ack().Seq(1).Ack(1));
   EXPECT_EQ(h.Events(), Log({"connected"}));

@@ -79,20 +79,18 @@ rte_mempool* MakePool(const char* name, uint32_t n, uint16_t data_room) {
   return pool;
 }
 
-// The pools live for the whole process (making and freeing them per test costs more than the
-// tests); each Harness checks that it gives back every mbuf it took.
-struct Pools {
-  rte_mempool* header = MakePool("packet_header", 4095, RTE_PKTMBUF_HEADROOM + 128);
-  rte_mempool* indirect = MakePool("packet_indirect", 8191, 0);
-  rte_mempool* data = MakePool("packet_data", 4095, RTE_MBUF_DEFAULT_BUF_SIZE);
-};
+}  // namespace
 
-Pools& SharedPools() {
-  static Pools pools;
+const SegmentCodec::Pools& SegmentCodec::pools() {
+  static const Pools pools{
+      .header = MakePool("packet_header", 4095, RTE_PKTMBUF_HEADROOM + 128),
+      .indirect = MakePool("packet_indirect", 8191, 0),
+      .data = MakePool("packet_data", 4095, RTE_MBUF_DEFAULT_BUF_SIZE),
+  };
   return pools;
 }
 
-}  // namespace
+base::Instant SegmentCodec::ClockStart() { return base::Instant(kStart); }
 
 std::string PeerPattern(uint32_t seq, uint32_t length) {
   return Pattern("abcdefghijklmnopqrstuvwxyz0123456789", seq, length);
@@ -118,14 +116,14 @@ class Harness::Output final : public net::Ipv4Output {
 
 Harness::Harness()
     : output_(std::make_unique<Output>(*this)),
-      start_(base::Instant(kStart)),
+      start_(SegmentCodec::ClockStart()),
       now_(start_) {
   connection_options_.receive_window = 65535;
   // The TCB pool is allocated whole at construction; ferry's 16384 cost a second per test.
   stack_options_.max_connections = 256;
-  header_pool_ = SharedPools().header;
-  indirect_pool_ = SharedPools().indirect;
-  data_pool_ = SharedPools().data;
+  header_pool_ = SegmentCodec::pools().header;
+  indirect_pool_ = SegmentCodec::pools().indirect;
+  data_pool_ = SegmentCodec::pools().data;
   for (rte_mempool* pool : {header_pool_, indirect_pool_, data_pool_}) {
     in_use_at_start_.push_back(pool != nullptr ? rte_mempool_in_use_count(pool) : 0);
   }
@@ -232,16 +230,7 @@ uint32_t Harness::last_tsval() const {
   return f.last_tsval.value_or(0);
 }
 
-uint32_t Harness::PeerTsNow() {
-  Flow& f = DefaultFlow();
-  uint32_t ts = kPeerTsBase + static_cast<uint32_t>(
-                                  std::chrono::duration_cast<std::chrono::milliseconds>(elapsed())
-                                      .count());
-  if (f.peer_last_tsval && static_cast<int32_t>(ts - *f.peer_last_tsval) < 0) {
-    ts = *f.peer_last_tsval;
-  }
-  return ts;
-}
+uint32_t Harness::PeerTsNow() { return SegmentCodec::PeerTsNow(DefaultFlow(), elapsed()); }
 
 // --- Connections ---
 
@@ -301,25 +290,7 @@ void Harness::EstablishActive(const Peer& peer) {
 // --- Owner actions ---
 
 rte_mbuf* Harness::MakeChain(std::string_view bytes) {
-  constexpr size_t kPerMbuf = 2000;
-  rte_mbuf* head = nullptr;
-  for (size_t at = 0; at < bytes.size(); at += kPerMbuf) {
-    const size_t n = std::min(kPerMbuf, bytes.size() - at);
-    rte_mbuf* m = rte_pktmbuf_alloc(data_pool_);
-    if (m == nullptr) {
-      ADD_FAILURE() << "data pool exhausted";
-      break;
-    }
-    std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(n)), bytes.data() + at, n);
-    if (head == nullptr) {
-      head = m;
-    } else if (rte_pktmbuf_chain(head, m) != 0) {
-      ADD_FAILURE() << "chain too long";
-      rte_pktmbuf_free(m);
-      break;
-    }
-  }
-  return head;
+  return SegmentCodec::MakeChain(bytes, data_pool_);
 }
 
 uint32_t Harness::Send(std::string_view bytes) {
@@ -505,88 +476,13 @@ base::Duration Harness::AdvanceUntilOutput(base::Duration limit) {
 // --- Capture ---
 
 void Harness::Capture(rte_mbuf* packet) {
-  // The whole packet as bytes, for the IPv4 checks and the raw options.
-  std::vector<uint8_t> bytes;
-  for (const rte_mbuf* m = packet; m != nullptr; m = m->next) {
-    const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
-    bytes.insert(bytes.end(), p, p + rte_pktmbuf_data_len(m));
-  }
-  EXPECT_EQ(bytes.size(), rte_pktmbuf_pkt_len(packet)) << "sent chain: pkt_len is wrong";
-  net::Ipv4View ip;
-  // The IPv4 header checksum is the host's to fill (Ipv4Output), so it is not checked.
-  const net::ParseError ip_error = net::Ipv4View::Parse(bytes, ip, /*verify_checksum=*/false);
-  if (ip_error != net::ParseError::kOk) {
-    ADD_FAILURE() << "ferry sent a packet with a bad IPv4 header";
-    rte_pktmbuf_free(packet);
-    return;
-  }
-  EXPECT_EQ(ip.source(), kFerryIp);
-  EXPECT_EQ(ip.destination(), kPeerIp);
-  EXPECT_EQ(ip.protocol(), net::IpProtocol::kTcp);
-  EXPECT_EQ(ip.total_length(), bytes.size()) << "IPv4 total length";
-  EXPECT_TRUE(ip.dont_fragment()) << "DF must be set (RFC 1191 path MTU discovery)";
-  EXPECT_GT(ip.ttl(), 0);
-  if (rte_pktmbuf_data_len(packet) < net::Ipv4Repr::kLength + 20) {
-    ADD_FAILURE() << "headers are not in the first mbuf";
-    rte_pktmbuf_free(packet);
-    return;
-  }
-  rte_pktmbuf_adj(packet, net::Ipv4Repr::kLength);
-  Segment seg;
-  const SegmentError error = ParseSegment(packet, kFerryIp, kPeerIp, seg);
-  if (error != SegmentError::kOk) {
-    ADD_FAILURE() << "ferry sent a segment that does not parse (error "
-                  << static_cast<int>(error) << ", see SegmentError)";
-    rte_pktmbuf_free(packet);
-    return;
-  }
-  Captured c;
-  c.at = now_;
-  c.local_port = seg.source_port;
-  c.remote_port = seg.destination_port;
-  c.seq = seg.seq.raw();
-  c.ack = seg.ack.raw();
-  c.flags = seg.flags;
-  c.window = seg.window;
-  c.options = seg.options;
-  const size_t data_offset = (size_t{bytes[net::Ipv4Repr::kLength + 12]} >> 4) * 4;
-  c.urgent = net::LoadBe16(&bytes[net::Ipv4Repr::kLength + 18]);
-  c.raw_options.assign(bytes.begin() + net::Ipv4Repr::kLength + 20,
-                       bytes.begin() + net::Ipv4Repr::kLength + data_offset);
-  for (const rte_mbuf* m = seg.payload; m != nullptr; m = m->next) {
-    c.payload.append(rte_pktmbuf_mtod(m, const char*), rte_pktmbuf_data_len(m));
-  }
-  EXPECT_EQ(c.payload.size(), seg.payload_length);
-  rte_pktmbuf_free(seg.payload);
-
+  std::optional<SentSegment> sent = SegmentCodec::ParseSent(packet, now_);
+  if (!sent) return;
+  EXPECT_EQ(sent->source, kFerryIp);
+  EXPECT_EQ(sent->destination, kPeerIp);
+  Captured& c = sent->segment;
   Flow& f = FlowFor(c.local_port, c.remote_port);
-  if (c.syn()) {
-    if (!f.iss || *f.iss != c.seq) {
-      f.iss = c.seq;
-      f.iss_history.push_back(c.seq);
-      f.sent_end = 0;
-    }
-    f.our_syn_ts = c.options.timestamps.has_value();
-  }
-  if (f.iss && !c.rst()) {
-    const uint32_t length = static_cast<uint32_t>(c.payload.size()) + (c.syn() ? 1 : 0) +
-                            ((c.flags & TcpFlags::kFin) ? 1 : 0);
-    const uint32_t end = c.seq - *f.iss + length;
-    if (length > 0) {
-      c.retransmission = f.sent_end != 0 && static_cast<int32_t>(end - f.sent_end) <= 0;
-      if (f.sent_end == 0 || static_cast<int32_t>(end - f.sent_end) > 0) f.sent_end = end;
-    }
-  }
-  if (c.options.timestamps) {
-    const uint32_t val = c.options.timestamps->value;
-    // RFC 7323 §5.4 (and §4.1): TSvals come from a clock that never goes backwards. A SYN-ACK
-    // made from a SYN cookie carries options in its low bits, so SYNs are exempt.
-    if (!c.syn() && f.last_tsval && static_cast<int32_t>(val - *f.last_tsval) < 0) {
-      ADD_FAILURE() << "TSval went backwards on " << c.local_port << ">" << c.remote_port
-                    << ": " << *f.last_tsval << " then " << val;
-    }
-    f.last_tsval = val;
-  }
+  SegmentCodec::Track(c, f);
   // Data must be the bytes the owner queued at those sequence numbers.
   if (!c.payload.empty() && f.iss && !c.syn()) {
     const uint32_t offset = c.seq - *f.iss - 1;
@@ -611,113 +507,9 @@ std::optional<Captured> Harness::Take() {
 // --- Inject ---
 
 void Harness::Inject(const Seg& s, std::source_location loc) {
-  Flow& f = FlowOf(s);
-  if (!s.seq_ && !s.absolute_seq_) {
-    ADD_FAILURE_AT(loc.file_name(), loc.line()) << "Inject needs .Seq()";
-    return;
-  }
-  if ((s.flags_ & TcpFlags::kAck) && !s.ack_) {
-    ADD_FAILURE_AT(loc.file_name(), loc.line()) << "Inject of an ACK needs .Ack()";
-    return;
-  }
-  const bool syn = s.flags_ & TcpFlags::kSyn;
-  const bool rst = s.flags_ & TcpFlags::kRst;
-  OutSegment o;
-  o.source_port = f.remote_port;
-  o.destination_port = f.local_port;
-  o.seq = s.absolute_seq_ ? Seq(*s.absolute_seq_) : Seq(f.peer_isn + *s.seq_);
-  o.ack = Seq(s.ack_ ? (f.iss.value_or(0) + *s.ack_) : 0);
-  o.flags = s.flags_;
-  o.window = s.win_.value_or(f.peer_window);
-  if (s.mss_ && *s.mss_) o.options.mss = **s.mss_;
-  if (s.ws_ && *s.ws_) {
-    if (**s.ws_ > kMaxWindowScale) {
-      ADD_FAILURE_AT(loc.file_name(), loc.line())
-          << "the option emitter refuses shifts above 14: write the option with RawOptions";
-      return;
-    }
-    o.options.window_scale = **s.ws_;
-  }
-  o.options.sack_permitted = s.sack_ok_.value_or(false);
-  if (s.ts_) {
-    if (*s.ts_) {
-      const TsSpec& ts = **s.ts_;
-      o.options.timestamps = TcpOptions::Timestamps{
-          ts.val.value_or(PeerTsNow()), ts.ecr.value_or(f.last_tsval.value_or(0))};
-    }
-  } else if (f.ts_on() && !rst && !syn) {
-    // A well-behaved peer stamps every segment once timestamps are on (RFC 7323 §3.2).
-    uint32_t val = kPeerTsBase + static_cast<uint32_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(elapsed()).count());
-    if (f.peer_last_tsval && static_cast<int32_t>(val - *f.peer_last_tsval) < 0) {
-      val = *f.peer_last_tsval;
-    }
-    o.options.timestamps = TcpOptions::Timestamps{val, f.last_tsval.value_or(0)};
-  }
-  if (o.options.timestamps) f.peer_last_tsval = o.options.timestamps->value;
-  if (syn) f.peer_syn_ts = o.options.timestamps.has_value();
-  if (s.sack_) {
-    o.options.sack_block_count = static_cast<uint8_t>(std::min<size_t>(s.sack_->size(), 4));
-    for (size_t i = 0; i < o.options.sack_block_count; ++i) {
-      o.options.sack_blocks[i] = SackBlock{Seq(f.iss.value_or(0) + (*s.sack_)[i].left),
-                                           Seq(f.iss.value_or(0) + (*s.sack_)[i].right)};
-    }
-  }
-  if (syn && s.win_) f.peer_window = *s.win_;
-  std::string payload;
-  if (s.data_) {
-    payload = *s.data_;
-  } else if (s.len_) {
-    payload = PeerPattern((o.seq - Seq(f.peer_isn)) + (syn ? 1 : 0), *s.len_);
-  }
-  if (!payload.empty()) {
-    o.payload = MakeChain(payload);
-    o.payload_length = static_cast<uint32_t>(payload.size());
-  }
-  rte_mbuf* built = BuildSegment(o, kPeerIp, kFerryIp, data_pool_, false);
-  if (built == nullptr) {
-    ADD_FAILURE_AT(loc.file_name(), loc.line()) << "BuildSegment failed";
-    return;
-  }
-  std::vector<uint8_t> bytes;
-  for (const rte_mbuf* m = built; m != nullptr; m = m->next) {
-    const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
-    bytes.insert(bytes.end(), p, p + rte_pktmbuf_data_len(m));
-  }
-  rte_pktmbuf_free(built);
-  bytes.erase(bytes.begin(), bytes.begin() + net::Ipv4Repr::kLength);  // the host strips it
-
-  bool recompute = false;
-  if (s.raw_options_) {
-    std::vector<uint8_t> raw = *s.raw_options_;
-    while (raw.size() % 4 != 0) raw.push_back(OptionKind::kEndOfList);
-    const size_t old_offset = (size_t{bytes[12]} >> 4) * 4;
-    std::vector<uint8_t> rebuilt(bytes.begin(), bytes.begin() + 20);
-    rebuilt.insert(rebuilt.end(), raw.begin(), raw.end());
-    rebuilt.insert(rebuilt.end(), bytes.begin() + old_offset, bytes.end());
-    rebuilt[12] = static_cast<uint8_t>(((20 + raw.size()) / 4) << 4);
-    bytes = std::move(rebuilt);
-    recompute = true;
-  }
-  if (s.urgent_ != 0) {
-    net::StoreBe16(&bytes[18], s.urgent_);
-    recompute = true;
-  }
-  if (recompute) {
-    net::StoreBe16(&bytes[16], 0);
-    net::StoreBe16(&bytes[16],
-                   net::TransportChecksum(kPeerIp, kFerryIp, net::IpProtocol::kTcp, bytes));
-  }
-  if (s.bad_checksum_) bytes[17] ^= 0x5a;
-
-  rte_mbuf* m = rte_pktmbuf_alloc(data_pool_);
-  if (m == nullptr || bytes.size() > rte_pktmbuf_tailroom(m)) {
-    ADD_FAILURE_AT(loc.file_name(), loc.line()) << "segment too large to inject";
-    if (m != nullptr) rte_pktmbuf_free(m);
-    return;
-  }
-  std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(bytes.size())), bytes.data(),
-              bytes.size());
+  rte_mbuf* m = SegmentCodec::BuildInjected(s, FlowOf(s), kPeerIp, kFerryIp, elapsed(),
+                                            PeerTsNow(), data_pool_, loc);
+  if (m == nullptr) return;
   last_injected_ = m;
   stack().Input(m, kPeerIp, kFerryIp, now_);
 }
@@ -726,47 +518,10 @@ void Harness::Inject(const Seg& s, std::source_location loc) {
 
 bool Harness::Compare(const Seg& want, const Captured& got, const Flow& f,
                       std::vector<std::string>& why) const {
-  if (want.local_port_.value_or(default_flow_.first) != got.local_port ||
-      want.remote_port_.value_or(default_flow_.second) != got.remote_port) {
-    why.push_back("ports");
-  }
-  uint8_t mask = want.psh_checked_ ? 0xff : static_cast<uint8_t>(~TcpFlags::kPsh);
-  if (want.ack_bit_optional_) mask &= static_cast<uint8_t>(~TcpFlags::kAck);
-  if ((want.flags_ & mask) != (got.flags & mask)) why.push_back("flags");
-  if (want.seq_ && *want.seq_ != got.seq - f.iss.value_or(0)) why.push_back("seq");
-  if (want.ack_ && *want.ack_ != got.ack - f.peer_isn) why.push_back("ack");
-  if (want.win_ && *want.win_ != got.window) why.push_back("win");
-  const TcpOptions& o = got.options;
-  if (want.mss_ && *want.mss_ != o.mss) why.push_back("mss");
-  if (want.ws_ && *want.ws_ != o.window_scale) why.push_back("wscale");
-  if (want.sack_ok_ && *want.sack_ok_ != o.sack_permitted) why.push_back("sackOK");
-  if (want.ts_) {
-    if (!*want.ts_) {
-      if (o.timestamps) why.push_back("TS");
-    } else if (!o.timestamps) {
-      why.push_back("TS");
-    } else {
-      const TsSpec& ts = **want.ts_;
-      if (ts.val && *ts.val != o.timestamps->value) why.push_back("TS val");
-      if (ts.ecr && *ts.ecr != o.timestamps->echo_reply) why.push_back("TS ecr");
-    }
-  }
-  if (want.sack_) {
-    bool same = want.sack_->size() == o.sack_block_count;
-    for (size_t i = 0; same && i < o.sack_block_count; ++i) {
-      same = (*want.sack_)[i] == Block{o.sack_blocks[i].left.raw() - f.peer_isn,
-                                       o.sack_blocks[i].right.raw() - f.peer_isn};
-    }
-    if (!same) why.push_back("sack");
-  }
-  if (want.data_) {
-    if (*want.data_ != got.payload) why.push_back("data");
-  } else if (want.len_) {
-    if (*want.len_ != got.payload.size()) why.push_back("len");
-  } else if (!got.payload.empty()) {
-    why.push_back("len");
-  }
-  return why.empty();
+  const bool same_flow = want.local_port_.value_or(default_flow_.first) == got.local_port &&
+                         want.remote_port_.value_or(default_flow_.second) == got.remote_port;
+  if (!same_flow) why.push_back("ports");
+  return SegmentCodec::Compare(want, got, f, why) && same_flow;
 }
 
 void Harness::Expect(const Seg& want, std::source_location loc) {
@@ -807,11 +562,301 @@ void Harness::ExpectNothing(std::source_location loc) {
 
 std::string Harness::Describe(const Captured& c) const {
   const auto it = flows_.find({c.local_port, c.remote_port});
-  const uint32_t iss = it != flows_.end() ? it->second.iss.value_or(0) : 0;
-  const uint32_t peer_isn = it != flows_.end() ? it->second.peer_isn : 0;
+  return std::to_string(c.local_port) + ">" + std::to_string(c.remote_port) + " " +
+         SegmentCodec::Describe(c, it != flows_.end() ? &it->second : nullptr, start_);
+}
+
+std::string Harness::Describe(const Seg& s) const {
+  return std::to_string(s.local_port_.value_or(default_flow_.first)) + ">" +
+         std::to_string(s.remote_port_.value_or(default_flow_.second)) + " " +
+         SegmentCodec::Describe(s);
+}
+
+// --- SegmentCodec ---
+
+uint32_t SegmentCodec::PeerTsNow(const FlowNumbers& f, base::Duration elapsed) {
+  uint32_t ts = kPeerTsBase + static_cast<uint32_t>(
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(elapsed)
+                                      .count());
+  if (f.peer_last_tsval && static_cast<int32_t>(ts - *f.peer_last_tsval) < 0) {
+    ts = *f.peer_last_tsval;
+  }
+  return ts;
+}
+
+rte_mbuf* SegmentCodec::MakeChain(std::string_view bytes, rte_mempool* pool) {
+  constexpr size_t kPerMbuf = 2000;
+  rte_mbuf* head = nullptr;
+  for (size_t at = 0; at < bytes.size(); at += kPerMbuf) {
+    const size_t n = std::min(kPerMbuf, bytes.size() - at);
+    rte_mbuf* m = rte_pktmbuf_alloc(pool);
+    if (m == nullptr) {
+      ADD_FAILURE() << "data pool exhausted";
+      break;
+    }
+    std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(n)), bytes.data() + at, n);
+    if (head == nullptr) {
+      head = m;
+    } else if (rte_pktmbuf_chain(head, m) != 0) {
+      ADD_FAILURE() << "chain too long";
+      rte_pktmbuf_free(m);
+      break;
+    }
+  }
+  return head;
+}
+
+rte_mbuf* SegmentCodec::BuildInjected(const Seg& s, FlowNumbers& f, net::Ipv4Address source,
+                                      net::Ipv4Address destination, base::Duration elapsed,
+                                      uint32_t explicit_tsval, rte_mempool* pool,
+                                      std::source_location loc) {
+  if (!s.seq_ && !s.absolute_seq_) {
+    ADD_FAILURE_AT(loc.file_name(), loc.line()) << "Inject needs .Seq()";
+    return nullptr;
+  }
+  if ((s.flags_ & TcpFlags::kAck) && !s.ack_) {
+    ADD_FAILURE_AT(loc.file_name(), loc.line()) << "Inject of an ACK needs .Ack()";
+    return nullptr;
+  }
+  const bool syn = s.flags_ & TcpFlags::kSyn;
+  const bool rst = s.flags_ & TcpFlags::kRst;
+  OutSegment o;
+  o.source_port = f.remote_port;
+  o.destination_port = f.local_port;
+  o.seq = s.absolute_seq_ ? Seq(*s.absolute_seq_) : Seq(f.peer_isn + *s.seq_);
+  o.ack = Seq(s.ack_ ? (f.iss.value_or(0) + *s.ack_) : 0);
+  o.flags = s.flags_;
+  o.window = s.win_.value_or(f.peer_window);
+  if (s.mss_ && *s.mss_) o.options.mss = **s.mss_;
+  if (s.ws_ && *s.ws_) {
+    if (**s.ws_ > kMaxWindowScale) {
+      ADD_FAILURE_AT(loc.file_name(), loc.line())
+          << "the option emitter refuses shifts above 14: write the option with RawOptions";
+      return nullptr;
+    }
+    o.options.window_scale = **s.ws_;
+  }
+  o.options.sack_permitted = s.sack_ok_.value_or(false);
+  if (s.ts_) {
+    if (*s.ts_) {
+      const TsSpec& ts = **s.ts_;
+      o.options.timestamps = TcpOptions::Timestamps{ts.val.value_or(explicit_tsval),
+                                                    ts.ecr.value_or(f.last_tsval.value_or(0))};
+    }
+  } else if (f.ts_on() && !rst && !syn) {
+    // A well-behaved peer stamps every segment once timestamps are on (RFC 7323 §3.2).
+    o.options.timestamps =
+        TcpOptions::Timestamps{PeerTsNow(f, elapsed), f.last_tsval.value_or(0)};
+  }
+  if (o.options.timestamps) f.peer_last_tsval = o.options.timestamps->value;
+  if (syn) f.peer_syn_ts = o.options.timestamps.has_value();
+  if (s.sack_) {
+    o.options.sack_block_count = static_cast<uint8_t>(std::min<size_t>(s.sack_->size(), 4));
+    for (size_t i = 0; i < o.options.sack_block_count; ++i) {
+      o.options.sack_blocks[i] = SackBlock{Seq(f.iss.value_or(0) + (*s.sack_)[i].left),
+                                           Seq(f.iss.value_or(0) + (*s.sack_)[i].right)};
+    }
+  }
+  if (syn && s.win_) f.peer_window = *s.win_;
+  std::string payload;
+  if (s.data_) {
+    payload = *s.data_;
+  } else if (s.len_) {
+    payload = PeerPattern((o.seq - Seq(f.peer_isn)) + (syn ? 1 : 0), *s.len_);
+  }
+  if (!payload.empty()) {
+    o.payload = MakeChain(payload, pool);
+    o.payload_length = static_cast<uint32_t>(payload.size());
+  }
+  rte_mbuf* built = BuildSegment(o, source, destination, pool, false);
+  if (built == nullptr) {
+    ADD_FAILURE_AT(loc.file_name(), loc.line()) << "BuildSegment failed";
+    return nullptr;
+  }
+  std::vector<uint8_t> bytes;
+  for (const rte_mbuf* m = built; m != nullptr; m = m->next) {
+    const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
+    bytes.insert(bytes.end(), p, p + rte_pktmbuf_data_len(m));
+  }
+  rte_pktmbuf_free(built);
+  bytes.erase(bytes.begin(), bytes.begin() + net::Ipv4Repr::kLength);  // the host strips it
+
+  bool recompute = false;
+  if (s.raw_options_) {
+    std::vector<uint8_t> raw = *s.raw_options_;
+    while (raw.size() % 4 != 0) raw.push_back(OptionKind::kEndOfList);
+    const size_t old_offset = (size_t{bytes[12]} >> 4) * 4;
+    std::vector<uint8_t> rebuilt(bytes.begin(), bytes.begin() + 20);
+    rebuilt.insert(rebuilt.end(), raw.begin(), raw.end());
+    rebuilt.insert(rebuilt.end(), bytes.begin() + old_offset, bytes.end());
+    rebuilt[12] = static_cast<uint8_t>(((20 + raw.size()) / 4) << 4);
+    bytes = std::move(rebuilt);
+    recompute = true;
+  }
+  if (s.urgent_ != 0) {
+    net::StoreBe16(&bytes[18], s.urgent_);
+    recompute = true;
+  }
+  if (recompute) {
+    net::StoreBe16(&bytes[16], 0);
+    net::StoreBe16(&bytes[16],
+                   net::TransportChecksum(source, destination, net::IpProtocol::kTcp, bytes));
+  }
+  if (s.bad_checksum_) bytes[17] ^= 0x5a;
+
+  rte_mbuf* m = rte_pktmbuf_alloc(pool);
+  if (m == nullptr || bytes.size() > rte_pktmbuf_tailroom(m)) {
+    ADD_FAILURE_AT(loc.file_name(), loc.line()) << "segment too large to inject";
+    if (m != nullptr) rte_pktmbuf_free(m);
+    return nullptr;
+  }
+  std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(bytes.size())), bytes.data(),
+              bytes.size());
+  return m;
+}
+
+std::optional<SentSegment> SegmentCodec::ParseSent(rte_mbuf* packet, base::Instant at) {
+  // The whole packet as bytes, for the IPv4 checks and the raw options.
+  std::vector<uint8_t> bytes;
+  for (const rte_mbuf* m = packet; m != nullptr; m = m->next) {
+    const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
+    bytes.insert(bytes.end(), p, p + rte_pktmbuf_data_len(m));
+  }
+  EXPECT_EQ(bytes.size(), rte_pktmbuf_pkt_len(packet)) << "sent chain: pkt_len is wrong";
+  net::Ipv4View ip;
+  // The IPv4 header checksum is the host's to fill (Ipv4Output), so it is not checked.
+  const net::ParseError ip_error = net::Ipv4View::Parse(bytes, ip, /*verify_checksum=*/false);
+  if (ip_error != net::ParseError::kOk) {
+    ADD_FAILURE() << "ferry sent a packet with a bad IPv4 header";
+    rte_pktmbuf_free(packet);
+    return std::nullopt;
+  }
+  SentSegment sent{.source = ip.source(), .destination = ip.destination()};
+  EXPECT_EQ(ip.protocol(), net::IpProtocol::kTcp);
+  EXPECT_EQ(ip.total_length(), bytes.size()) << "IPv4 total length";
+  EXPECT_TRUE(ip.dont_fragment()) << "DF must be set (RFC 1191 path MTU discovery)";
+  EXPECT_GT(ip.ttl(), 0);
+  if (rte_pktmbuf_data_len(packet) < net::Ipv4Repr::kLength + 20) {
+    ADD_FAILURE() << "headers are not in the first mbuf";
+    rte_pktmbuf_free(packet);
+    return std::nullopt;
+  }
+  rte_pktmbuf_adj(packet, net::Ipv4Repr::kLength);
+  Segment seg;
+  const SegmentError error = ParseSegment(packet, sent.source, sent.destination, seg);
+  if (error != SegmentError::kOk) {
+    ADD_FAILURE() << "ferry sent a segment that does not parse (error "
+                  << static_cast<int>(error) << ", see SegmentError)";
+    rte_pktmbuf_free(packet);
+    return std::nullopt;
+  }
+  Captured& c = sent.segment;
+  c.at = at;
+  c.local_port = seg.source_port;
+  c.remote_port = seg.destination_port;
+  c.seq = seg.seq.raw();
+  c.ack = seg.ack.raw();
+  c.flags = seg.flags;
+  c.window = seg.window;
+  c.options = seg.options;
+  const size_t data_offset = (size_t{bytes[net::Ipv4Repr::kLength + 12]} >> 4) * 4;
+  c.urgent = net::LoadBe16(&bytes[net::Ipv4Repr::kLength + 18]);
+  c.raw_options.assign(bytes.begin() + net::Ipv4Repr::kLength + 20,
+                       bytes.begin() + net::Ipv4Repr::kLength + data_offset);
+  for (rte_mbuf* m = seg.payload; m != nullptr; m = m->next) {
+    c.payload.append(rte_pktmbuf_mtod(m, const char*), rte_pktmbuf_data_len(m));
+    if (rte_pktmbuf_data_len(m) == 0) continue;
+    const bool indirect = RTE_MBUF_CLONED(m);
+    c.pieces.push_back(Captured::Piece{
+        .owner = indirect ? rte_mbuf_from_indirect(m) : m,
+        .indirect = indirect,
+        .data = rte_pktmbuf_mtod(m, const void*),
+        .length = rte_pktmbuf_data_len(m),
+    });
+  }
+  EXPECT_EQ(c.payload.size(), seg.payload_length);
+  rte_pktmbuf_free(seg.payload);
+  return sent;
+}
+
+void SegmentCodec::Track(Captured& c, FlowNumbers& f) {
+  if (c.syn()) {
+    if (!f.iss || *f.iss != c.seq) {
+      f.iss = c.seq;
+      f.iss_history.push_back(c.seq);
+      f.sent_end = 0;
+    }
+    f.our_syn_ts = c.options.timestamps.has_value();
+  }
+  if (f.iss && !c.rst()) {
+    const uint32_t length = static_cast<uint32_t>(c.payload.size()) + (c.syn() ? 1 : 0) +
+                            ((c.flags & TcpFlags::kFin) ? 1 : 0);
+    const uint32_t end = c.seq - *f.iss + length;
+    if (length > 0) {
+      c.retransmission = f.sent_end != 0 && static_cast<int32_t>(end - f.sent_end) <= 0;
+      if (f.sent_end == 0 || static_cast<int32_t>(end - f.sent_end) > 0) f.sent_end = end;
+    }
+  }
+  if (c.options.timestamps) {
+    const uint32_t val = c.options.timestamps->value;
+    // RFC 7323 §5.4 (and §4.1): TSvals come from a clock that never goes backwards. A SYN-ACK
+    // made from a SYN cookie carries options in its low bits, so SYNs are exempt.
+    if (!c.syn() && f.last_tsval && static_cast<int32_t>(val - *f.last_tsval) < 0) {
+      ADD_FAILURE() << "TSval went backwards on " << c.local_port << ">" << c.remote_port
+                    << ": " << *f.last_tsval << " then " << val;
+    }
+    f.last_tsval = val;
+  }
+}
+
+bool SegmentCodec::Compare(const Seg& want, const Captured& got, const FlowNumbers& f,
+                           std::vector<std::string>& why) {
+  const size_t before = why.size();
+  uint8_t mask = want.psh_checked_ ? 0xff : static_cast<uint8_t>(~TcpFlags::kPsh);
+  if (want.ack_bit_optional_) mask &= static_cast<uint8_t>(~TcpFlags::kAck);
+  if ((want.flags_ & mask) != (got.flags & mask)) why.push_back("flags");
+  if (want.seq_ && *want.seq_ != got.seq - f.iss.value_or(0)) why.push_back("seq");
+  if (want.ack_ && *want.ack_ != got.ack - f.peer_isn) why.push_back("ack");
+  if (want.win_ && *want.win_ != got.window) why.push_back("win");
+  const TcpOptions& o = got.options;
+  if (want.mss_ && *want.mss_ != o.mss) why.push_back("mss");
+  if (want.ws_ && *want.ws_ != o.window_scale) why.push_back("wscale");
+  if (want.sack_ok_ && *want.sack_ok_ != o.sack_permitted) why.push_back("sackOK");
+  if (want.ts_) {
+    if (!*want.ts_) {
+      if (o.timestamps) why.push_back("TS");
+    } else if (!o.timestamps) {
+      why.push_back("TS");
+    } else {
+      const TsSpec& ts = **want.ts_;
+      if (ts.val && *ts.val != o.timestamps->value) why.push_back("TS val");
+      if (ts.ecr && *ts.ecr != o.timestamps->echo_reply) why.push_back("TS ecr");
+    }
+  }
+  if (want.sack_) {
+    bool same = want.sack_->size() == o.sack_block_count;
+    for (size_t i = 0; same && i < o.sack_block_count; ++i) {
+      same = (*want.sack_)[i] == Block{o.sack_blocks[i].left.raw() - f.peer_isn,
+                                       o.sack_blocks[i].right.raw() - f.peer_isn};
+    }
+    if (!same) why.push_back("sack");
+  }
+  if (want.data_) {
+    if (*want.data_ != got.payload) why.push_back("data");
+  } else if (want.len_) {
+    if (*want.len_ != got.payload.size()) why.push_back("len");
+  } else if (!got.payload.empty()) {
+    why.push_back("len");
+  }
+  return why.size() == before;
+}
+
+std::string SegmentCodec::Describe(const Captured& c, const FlowNumbers* f,
+                                   base::Instant start) {
+  const uint32_t iss = f != nullptr ? f->iss.value_or(0) : 0;
+  const uint32_t peer_isn = f != nullptr ? f->peer_isn : 0;
   std::ostringstream os;
-  os << c.local_port << ">" << c.remote_port << " " << FlagString(c.flags) << " seq "
-     << Rel(c.seq - iss);
+  os << FlagString(c.flags) << " seq " << Rel(c.seq - iss);
   if (c.flags & TcpFlags::kAck) os << " ack " << Rel(c.ack - peer_isn);
   os << " win " << c.window;
   std::vector<std::string> opts;
@@ -834,15 +879,14 @@ std::string Harness::Describe(const Captured& c) const {
   if (!opts.empty()) os << " <" << Join(opts, ",") << ">";
   os << " len " << c.payload.size();
   if (!c.payload.empty() && c.payload.size() <= 24) os << " \"" << Printable(c.payload) << "\"";
-  os << " @" << std::chrono::duration_cast<std::chrono::milliseconds>(c.at - start_).count()
+  os << " @" << std::chrono::duration_cast<std::chrono::milliseconds>(c.at - start).count()
      << "ms";
   return os.str();
 }
 
-std::string Harness::Describe(const Seg& s) const {
+std::string SegmentCodec::Describe(const Seg& s) {
   std::ostringstream os;
-  os << s.local_port_.value_or(default_flow_.first) << ">"
-     << s.remote_port_.value_or(default_flow_.second) << " " << FlagString(s.flags_);
+  os << FlagString(s.flags_);
   if (!s.psh_checked_) os << "(P?)";
   if (s.ack_bit_optional_) os << "(.?)";
   os << " seq " << (s.seq_ ? Rel(*s.seq_) : "*");

@@ -121,6 +121,8 @@ struct TsSpec {
   std::optional<uint32_t> ecr;
 };
 
+class SegmentCodec;
+
 // One segment in a script, as injected (from the peer) or expected (from ferry). Fields left
 // unset are defaulted on injection (see Harness::Inject) and not checked on expectation.
 class Seg {
@@ -183,6 +185,7 @@ class Seg {
 
  private:
   friend class Harness;
+  friend class SegmentCodec;
 
   uint8_t flags_;
   bool psh_checked_ = false;
@@ -228,6 +231,16 @@ struct Captured {
   std::string payload;
   // It covered nothing beyond what ferry had already sent on the flow (SYN, data or FIN).
   bool retransmission = false;
+  // Where each payload mbuf with data read its bytes, so zero copy can be checked: `owner` is
+  // the mbuf whose buffer holds them (rte_mbuf_from_indirect for an indirect mbuf, the mbuf
+  // itself for a direct one). The pointers are for comparison only: the packet is freed.
+  struct Piece {
+    const rte_mbuf* owner = nullptr;
+    bool indirect = false;
+    const void* data = nullptr;  // first byte
+    uint16_t length = 0;
+  };
+  std::vector<Piece> pieces;
   bool syn() const { return flags & TcpFlags::kSyn; }
   bool rst() const { return flags & TcpFlags::kRst; }
 };
@@ -239,6 +252,82 @@ struct Peer {
   bool sack = true;
   bool ts = true;
   uint16_t win = 65535;  // raw window of the SYN; later segments default to this too
+};
+
+// ---- Shared by the harnesses (this one and proxy_harness.h) ---------------------------------
+
+// What a script knows of one TCP flow to number its segments (relative sequence numbers, the
+// peer's timestamps and window) and to check ferry's (ISS, retransmissions, TSvals).
+struct FlowNumbers {
+  uint16_t local_port = 0;   // ferry's
+  uint16_t remote_port = 0;  // the peer's
+  uint32_t peer_isn = 0;
+  std::optional<uint32_t> iss;
+  uint32_t sent_end = 0;  // highest relative sequence number sent, plus one
+  std::vector<uint32_t> iss_history;
+  bool peer_syn_ts = false;
+  bool our_syn_ts = false;
+  std::optional<uint32_t> last_tsval;        // ours
+  std::optional<uint32_t> peer_last_tsval;   // injected
+  uint16_t peer_window = 65535;
+  bool ts_on() const { return peer_syn_ts && our_syn_ts; }
+};
+
+// A packet ferry sent: the addresses of its IPv4 header and the segment.
+struct SentSegment {
+  net::Ipv4Address source;
+  net::Ipv4Address destination;
+  Captured segment;
+};
+
+// The wire side of a script, whoever owns the connections: building the segment a peer
+// injects, parsing back a packet ferry sent, comparing it with an expectation, describing
+// both. Each works on one flow's FlowNumbers.
+class SegmentCodec {
+ public:
+  struct Pools {
+    rte_mempool* header = nullptr;    // the stack's headers
+    rte_mempool* indirect = nullptr;  // send-queue slices
+    rte_mempool* data = nullptr;      // injected segments and owners' data
+  };
+  // The packet tests' pools, made once per process (making them per test costs more than the
+  // tests); each harness checks that it gives back every mbuf it took.
+  static const Pools& pools();
+  // Where the fake clocks start: well away from zero (and from the epoch's SYN-cookie
+  // period), so nothing depends on Instant{} being special.
+  static base::Instant ClockStart();
+
+  // The peer's TS clock on `f`: ms since the start plus a base, never behind a TSval the
+  // peer sent on it.
+  static uint32_t PeerTsNow(const FlowNumbers& f, base::Duration elapsed);
+  // `s` as the peer of `f` sends it from `source` to `destination`, with the defaults of
+  // Harness::Inject (`explicit_tsval`: the TSval of a .Ts/.TsEcr that names none), in one mbuf
+  // of `pool` positioned at the TCP header, as the IPv4 host hands it to TcpStack::Input.
+  // Records the peer's timestamp and SYN window in `f`. nullptr (a failure added at `loc`)
+  // if the script is incomplete or the segment cannot be built.
+  static rte_mbuf* BuildInjected(const Seg& s, FlowNumbers& f, net::Ipv4Address source,
+                                 net::Ipv4Address destination, base::Duration elapsed,
+                                 uint32_t explicit_tsval, rte_mempool* pool,
+                                 std::source_location loc);
+  // Checks a packet ferry sent (IPv4 header: version, protocol 6, total length, DF, TTL; TCP
+  // framing and checksum through ParseSegment) and parses it. Frees the packet. nullopt (a
+  // failure added) if it does not parse.
+  static std::optional<SentSegment> ParseSent(rte_mbuf* packet, base::Instant at);
+  // Learns ferry's ISS from its SYN, marks retransmissions and checks that TSvals never go
+  // backwards on the flow (RFC 7323 §5.4).
+  static void Track(Captured& c, FlowNumbers& f);
+  // Compares everything `want` names but the flow; appends what differs to `why`.
+  static bool Compare(const Seg& want, const Captured& got, const FlowNumbers& f,
+                      std::vector<std::string>& why);
+  // "S. seq 0 ack 1 win 65535 <mss 1460,...> len 0 @5ms", relative to `f` (absolute if null).
+  static std::string Describe(const Captured& c, const FlowNumbers* f, base::Instant start);
+  // "S. seq 0 ack * win * <...> len 0".
+  static std::string Describe(const Seg& s);
+  // A chain of `bytes` in `pool` (2000 bytes per mbuf); nullptr (failure added) if it runs dry.
+  static rte_mbuf* MakeChain(std::string_view bytes, rte_mempool* pool);
+  // The flow a Seg names with .Port/.Ports, if it names one.
+  static std::optional<uint16_t> local_port(const Seg& s) { return s.local_port_; }
+  static std::optional<uint16_t> remote_port(const Seg& s) { return s.remote_port_; }
 };
 
 using EventLog = std::vector<std::string>;
@@ -363,18 +452,7 @@ class Harness final : public ListenHandler, public ConnectionHandler {
   std::string Describe(const Seg& s) const;
 
  private:
-  struct Flow {
-    uint16_t local_port = 0;
-    uint16_t remote_port = 0;
-    uint32_t peer_isn = 0;
-    std::optional<uint32_t> iss;
-    uint32_t sent_end = 0;  // highest relative sequence number sent, plus one
-    std::vector<uint32_t> iss_history;
-    bool peer_syn_ts = false;
-    bool our_syn_ts = false;
-    std::optional<uint32_t> last_tsval;        // ours
-    std::optional<uint32_t> peer_last_tsval;   // injected
-    uint16_t peer_window = 65535;
+  struct Flow : FlowNumbers {
     Tcb* tcb = nullptr;
     std::string sent;      // every byte the owner queued, from relative seq 1
     std::string received;  // every byte delivered
@@ -383,7 +461,6 @@ class Harness final : public ListenHandler, public ConnectionHandler {
     uint32_t held = 0;
     bool auto_read = true;
     std::deque<std::pair<rte_mbuf*, uint32_t>> held_chains;
-    bool ts_on() const { return peer_syn_ts && our_syn_ts; }
   };
 
   // ListenHandler / ConnectionHandler.
