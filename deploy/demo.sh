@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# The demo: a client namespace on a veth, ferryd on the other end (net_af_packet), the client
-# resolves and pings the appliance, talks TCP to ferry's own stack (echo, chargen; every byte
-# checked), ferryd prints its counters, everything is torn down.
-# Later milestones grow this into a proxied HTTP demo.
+# The demo: ferry proxying real traffic on a built-in virtual topology.
+#
+#   [client namespace 198.18.0.2] ==veth== lan0 198.18.0.1 [ferryd] lan1 198.18.1.1 ==veth==
+#   [backend namespace: nginx b1 198.18.1.10, b2 .11, b3 .12]
+#
+# ferryd (net_af_packet on both veths) listens on 198.18.0.1:80 and balances over the three
+# nginx backends (round robin); the client sends HTTP requests with curl and wrk, downloads a
+# file through the proxy (sha256 checked), and talks to ferry's own TCP echo service; ferryd
+# prints its counters; everything is torn down on exit.
 #
 # usage: deploy/demo.sh [BUILD_DIR]     (as root; deploy/quickstart.sh demo builds first)
 set -euo pipefail
@@ -21,44 +26,64 @@ else
   echo "demo: fewer than 256 free hugepages; running ferryd with --no-huge"
 fi
 
-source "$root/tests/integration/lib.sh"
+source "$root/tests/integration/proxy_lib.sh"
 
-echo "== topology: namespace $FERRY_NS (client 198.18.0.2) <-veth-> ferryd on $FERRY_IF (198.18.0.1)"
-ferry_topology_one_arm
-# ferry's own TCP stack answers on 198.18.0.1: echo (RFC 862), discard (863), chargen (864).
-ferry_write_config "$FERRY_WORK/ferryd.conf" 'tcp { time_wait_ms: 1000 }
-diagnostics { service: "echo" port: 7 }
-diagnostics { service: "discard" port: 9 }
-diagnostics { service: "chargen" port: 19 }'
+echo "== topology: client namespace $PROXY_CLIENT_NS (198.18.0.2) -- ferryd -- backend namespace $PROXY_BACKEND_NS"
+proxy_topology >/dev/null
+for i in 0 1 2; do
+  proxy_nginx_start "${PROXY_BACKEND_NAMES[$i]}" "${PROXY_BACKEND_ADDRS[$i]}"
+  echo "   nginx ${PROXY_BACKEND_NAMES[$i]} on ${PROXY_BACKEND_ADDRS[$i]}:80"
+done
+
+backends=()
+for i in 0 1 2; do
+  backends+=("$(proxy_backend "${PROXY_BACKEND_NAMES[$i]}" "${PROXY_BACKEND_ADDRS[$i]}" 80)")
+done
+conf=$FERRY_WORK/ferryd.conf
+proxy_write_config "$conf" "$(proxy_listener web 80 web)
+$(proxy_pool web round_robin "connect_timeout_ms: 1000 connect_attempts: 3" "${backends[@]}")"
+# ferry's own TCP stack also answers on 198.18.0.1:7 (echo, RFC 862).
+echo 'diagnostics { service: "echo" port: 7 }' >>"$conf"
 echo "== ferryd config:"
-sed 's/^/   /' "$FERRY_WORK/ferryd.conf"
-ferry_start "$FERRY_WORK/ferryd.conf"
-grep -E "interface|ready" "$FERRYD_LOG" | sed 's/^/   /'
+sed 's/^/   /' "$conf"
+proxy_start "$conf" >/dev/null
+grep -E "interface|proxy:|ready" "$FERRYD_LOG" | sed 's/^/   /'
 
-echo "== client: arping 198.18.0.1"
-in_ns arping -c 2 -w 3 -I "$FERRY_PEER_IF" 198.18.0.1
 echo "== client: ping 198.18.0.1"
-in_ns ping -c 5 -i 0.2 198.18.0.1
-echo "== client's neighbour table"
-in_ns ip neigh show dev "$FERRY_PEER_IF"
+in_ns ping -c 3 -i 0.2 198.18.0.1 | tail -n 2 | sed 's/^/   /'
 
-load="/usr/bin/python3 $root/tests/integration/tcp_load.py"
-echo "== client: 50 MB through ferry's TCP echo service (sha256 of what comes back)"
-in_ns timeout 120 $load echo 198.18.0.1 7 --bytes $((50 << 20)) --timeout 100 | sed 's/^/   /'
-echo "== client: 8 parallel connections x 4 MB to echo"
-in_ns timeout 120 $load echo 198.18.0.1 7 --bytes $((4 << 20)) --conns 8 --timeout 100 |
-  grep RESULT | sed 's/^/   /'
-echo "== client: 20 MB from chargen (RFC 864 pattern checked)"
-in_ns timeout 120 $load chargen 198.18.0.1 19 --bytes $((20 << 20)) --timeout 100 |
-  grep RESULT | sed 's/^/   /'
+echo "== client: curl http://198.18.0.1/id, one request"
+in_ns curl -sS -v http://198.18.0.1/id 2>&1 | grep -E "^(> GET|< HTTP|\*   Trying|\* Connected)" | sed 's/^/   /'
+echo "   body: $(in_ns curl -sS http://198.18.0.1/id)"
+
+echo "== client: 30 requests, a connection each (round robin over b1, b2, b3)"
+proxy_curl_ids 30
+echo "   answered by: $PROXY_IDS"
+
+echo "== client: 16 MB download through the proxy, sha256 checked"
+want=${PROXY_WWW_SHA[16777216]}
+got=$(in_ns curl -sS --max-time 60 "http://198.18.0.1/bytes/16777216" | sha256sum | cut -d' ' -f1)
+[ "$got" = "$want" ] || fail "sha256 of the download: $got, want $want"
+echo "   sha256 $got: as served"
+
+echo "== client: wrk, 8 connections with keep-alive, 3 s"
+in_ns wrk -t 1 -c 8 -d 3s http://198.18.0.1/id | grep -E "Requests/sec|requests in|Latency" | sed 's/^/   /'
+
+echo "== client: 20 MB through ferry's own TCP echo service (sha256 of what comes back)"
+in_ns timeout 60 "$PY" "$TCP_LOAD" echo 198.18.0.1 7 --bytes $((20 << 20)) --timeout 50 \
+  | grep RESULT | sed 's/^/   /'
+
+echo "== nginx access logs: requests per backend"
+for b in "${PROXY_BACKEND_NAMES[@]}"; do echo "   $b: $(proxy_nginx_requests "$b")"; done
 
 echo "== ferryd idle CPU over 2 s: $(ferry_cpu_percent 2)% of one core"
-echo "== ferryd counters (SIGUSR1; non-zero ones)"
+echo "== ferryd counters (SIGUSR1; the proxy's and the TCP stack's non-zero ones)"
 lines=$(wc -l <"$FERRYD_LOG")
 kill -USR1 "$FERRYD_PID"
 wait_for 5 grep -q "worker 0: busy" <(tail -n +"$((lines + 1))" "$FERRYD_LOG")
-tail -n +"$((lines + 1))" "$FERRYD_LOG" | awk '$NF != "0"'
+tail -n +"$((lines + 1))" "$FERRYD_LOG" | awk '($1 ~ /^(proxy|tcp|loop)\./) && $NF != "0"' \
+  | grep -vE "cycles|iterations|idle_sleeps" | sed 's/^  /   /'
 
 echo "== stopping ferryd (SIGTERM)"
 ferry_stop
-echo "== demo done; namespace and veth are removed on exit"
+echo "== demo done; namespaces, veths and nginx are removed on exit"

@@ -226,6 +226,7 @@ void Proxy::AttemptFailed(Session& s) {
     return;
   }
   counters_.Add(ProxyCounter::kRetries);
+  listener_stats_[s.listener].counters.Add(ListenerCounter::kRetries);
   // Full jitter: uniform in [0, min(max, base * 2^(n - 1))] for the n-th retry ("Exponential
   // Backoff And Jitter", AWS Architecture Blog, 2015), so the retries of many sessions after
   // one backend failed do not arrive together.
@@ -290,11 +291,14 @@ void Proxy::EndSession(Session& s, Ending how) {
     tcp::Tcb* connection = c;
     connection->user_data = nullptr;
     c = nullptr;
-    const bool stuck =
-        how == Ending::kTimedOut &&
-        (connection->send_queued() > 0 || s.held_for(side).bytes > 0);
+    // Timed out with bytes for this side that nobody acknowledged all that time, or with
+    // bytes this side sent being dropped (still held for the other): a FIN would say all is
+    // well, so a RST, and no mbuf waits out the retransmission limit.
+    const bool stuck = how == Ending::kTimedOut &&
+                       (connection->send_queued() > 0 || s.held_for(side).bytes > 0 ||
+                        s.held_for(Other(side)).bytes > 0);
     // A backend still connecting has nothing to close gracefully; a broken session, and a
-    // timed-out one with bytes nobody acknowledged all that time, are reset (proxy.h).
+    // stuck timed-out one, are reset (proxy.h).
     if (stuck || (side == Side::kBackend && s.state != SessionState::kSpliced) ||
         how == Ending::kBroken) {
       stack_.Abort(*connection, now_);

@@ -113,9 +113,9 @@ class Proxy final : public tcp::ConnectionHandler {
   // How a session ends (EndSession).
   enum class Ending : uint8_t {
     kFinished,  // both directions are over: both connections Close (FIN after what is queued)
-    kTimedOut,  // idle or too old: a connection with nothing queued Closes, one with data
-                // queued that nobody acknowledged all this time is Aborted (RST), so its mbufs
-                // do not wait out the retransmission limit
+    kTimedOut,  // idle or too old: a connection with nothing queued Closes; one with data
+                // queued that nobody acknowledged all this time, or whose own data is being
+                // dropped, is Aborted (RST), so no mbuf waits out the retransmission limit
     kBroken,    // a RST, a dead peer, no backend: RST to whichever connection is left
   };
   // Ends the session as `how` says, then releases the record.

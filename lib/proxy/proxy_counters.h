@@ -31,6 +31,7 @@ FERRY_DECLARE_COUNTERS(ProxyCounter, FERRY_PROXY_COUNTERS)
   X(kRejectedOverLimit, "rejected_over_limit")   /* max_sessions reached: RST */        \
   X(kNoBackend, "no_backend")                    /* none could be picked: RST */        \
   X(kConnectGaveUp, "connect_gave_up")           /* every attempt failed: RST */        \
+  X(kRetries, "retries")                         /* attempts after a session's first */  \
   X(kClientResets, "client_resets")              /* client's RST, sent on to backend */ \
   X(kClientTimeouts, "client_timeouts")          /* client unreachable (TCP gave up) */ \
   X(kIdleTimeouts, "idle_timeouts")                                                     \
