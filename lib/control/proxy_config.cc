@@ -39,22 +39,14 @@ constexpr uint64_t kMaxConnectTimeoutMs = 600'000;
 constexpr uint64_t kMaxBackoffBaseMs = 60'000;
 constexpr uint64_t kMaxBackoffMaxMs = 600'000;
 
-struct PolicyName {
-  const char* name;
-  proxy::BalancingPolicy policy;
-};
-constexpr PolicyName kPolicies[] = {
-    {"round_robin", proxy::BalancingPolicy::kRoundRobin},
-    {"weighted_round_robin", proxy::BalancingPolicy::kWeightedRoundRobin},
-    {"least_connections", proxy::BalancingPolicy::kLeastConnections},
-    {"maglev", proxy::BalancingPolicy::kMaglev},
-    {"power_of_two", proxy::BalancingPolicy::kPowerOfTwoChoices},
-};
-
 std::optional<proxy::BalancingPolicy> ParsePolicy(absl::string_view name) {
   if (name.empty()) return proxy::BalancingPolicy::kRoundRobin;
-  for (const PolicyName& p : kPolicies) {
-    if (name == p.name) return p.policy;
+  for (const proxy::BalancingPolicy p :
+       {proxy::BalancingPolicy::kRoundRobin, proxy::BalancingPolicy::kWeightedRoundRobin,
+        proxy::BalancingPolicy::kLeastConnections, proxy::BalancingPolicy::kMaglev,
+        proxy::BalancingPolicy::kPowerOfTwoChoices}) {
+    const std::string_view n = proxy::Name(p);
+    if (name == absl::string_view(n.data(), n.size())) return p;
   }
   return std::nullopt;
 }
@@ -64,16 +56,6 @@ std::optional<proxy::ProxyProtocolVersion> ParseVersion(absl::string_view name) 
   if (name == "v1") return proxy::ProxyProtocolVersion::kV1;
   if (name == "v2") return proxy::ProxyProtocolVersion::kV2;
   return std::nullopt;
-}
-
-// Trial division: table sizes are at most 2^24, so at most 2048 odd divisors.
-bool IsPrime(uint32_t n) {
-  if (n < 2) return false;
-  if (n % 2 == 0) return n == 2;
-  for (uint32_t d = 3; d <= n / d; d += 2) {
-    if (n % d == 0) return false;
-  }
-  return true;
 }
 
 std::string AddressPort(net::Ipv4Address address, uint32_t port) {
@@ -307,7 +289,7 @@ absl::Status ValidatePools(const v1::Config& config) {
                                        "\""));
       }
       if (pool.maglev_table_size() > proxy::MaglevTable::kMaxTableSize ||
-          !IsPrime(pool.maglev_table_size())) {
+          !proxy::MaglevTable::IsPrime(pool.maglev_table_size())) {
         return FieldError(path + ".maglev_table_size",
                           absl::StrCat(pool.maglev_table_size(), " is not a prime in 2..",
                                        proxy::MaglevTable::kMaxTableSize,

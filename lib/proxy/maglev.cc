@@ -18,22 +18,13 @@ constexpr base::SipKey kSkipKey{0x732d76656c67616du, 0x32682d2d2d70696bu};
 
 constexpr uint16_t kEmptySlot = 0xffff;  // no backend position reaches it (kMaxBackends)
 
-bool IsPrime(uint32_t n) {
-  if (n < 2) return false;
-  if (n % 2 == 0) return n == 2;
-  for (uint32_t d = 3; uint64_t{d} * d <= n; d += 2) {
-    if (n % d == 0) return false;
-  }
-  return true;
-}
-
 uint64_t HashId(const base::SipKey& key, std::string_view id) {
   return base::SipHash24(
       key, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(id.data()), id.size()));
 }
 
 absl::Status Validate(std::span<const MaglevBackend> backends, uint32_t table_size) {
-  if (table_size > MaglevTable::kMaxTableSize || !IsPrime(table_size)) {
+  if (table_size > MaglevTable::kMaxTableSize || !MaglevTable::IsPrime(table_size)) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "maglev table_size %u is not a prime in [2, %u]", table_size, MaglevTable::kMaxTableSize));
   }
@@ -110,6 +101,15 @@ std::vector<uint16_t> MaglevTable::Populate(std::span<const MaglevPermutation> p
     }
   }
   return slots;
+}
+
+bool MaglevTable::IsPrime(uint32_t n) {
+  if (n < 2) return false;
+  if (n % 2 == 0) return n == 2;
+  for (uint32_t d = 3; uint64_t{d} * d <= n; d += 2) {
+    if (n % d == 0) return false;
+  }
+  return true;
 }
 
 absl::StatusOr<MaglevTable> MaglevTable::Build(std::span<const MaglevBackend> backends,

@@ -102,6 +102,9 @@ class MaglevTable final : public Balancer {
   // more backends than min(table_size, kMaxBackends), or when a backend's id is empty or
   // repeated or its weight is outside [kMinBackendWeight, kMaxBackendWeight]. An empty pool
   // gives an empty table, whose every Pick returns nullopt.
+  // Whether n is prime (a valid table size if also <= kMaxTableSize). Trial division.
+  static bool IsPrime(uint32_t n);
+
   static absl::StatusOr<MaglevTable> Build(
       std::span<const MaglevBackend> backends, uint32_t table_size = kDefaultTableSize,
       const base::SipKey& client_key = kDefaultClientKey);
