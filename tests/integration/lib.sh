@@ -26,6 +26,8 @@ ferry_cleanup() {
   fi
   ip link del "$FERRY_IF" 2>/dev/null || true
   ip netns del "$FERRY_NS" 2>/dev/null || true
+  # ferryd removes EAL's runtime directory when it exits cleanly; after a KILL it is left.
+  rm -rf "/var/run/dpdk/ferry-t$FERRY_ID"
   rm -rf "$FERRY_WORK"
   exit $rc
 }
