@@ -20,6 +20,8 @@ readonly TEST_PACKAGES=(
   iproute2 iputils-ping arping tcpdump python3-scapy ethtool
   iptables nftables socat curl procps psmisc kmod
   nginx-light wrk iperf3  # tests/integration/proxy_*: backends and load behind ferry's proxy
+  python3-prometheus-client  # tests/integration/control_*: parses ferryd's /metrics
+  haproxy valgrind python3-matplotlib  # perf/: the baseline proxy, instruction counts, the chart
 )
 # Services the test packages bring that must not run on the host: the tests start their own
 # instances inside network namespaces (a system nginx would hold port 80 of the host).

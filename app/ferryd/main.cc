@@ -1,7 +1,8 @@
 // ferryd: the appliance daemon. Loads the start-up config, initialises EAL from the driver
-// profiles, starts one worker per configured lcore and waits on signals on the main (control)
-// lcore: SIGUSR1 prints the counters, SIGINT/SIGTERM stop the workers, print the final
-// counters and exit 0.
+// profiles, starts one worker per configured lcore, serves the control plane (gRPC on a Unix
+// socket, optionally TCP and /metrics; docs/control.md) and waits on signals on the main
+// (control) lcore: SIGUSR1 prints the counters, SIGINT/SIGTERM stop the workers, print the
+// final counters and exit 0.
 //
 // Exit codes: 0 clean shutdown; 1 start-up failed (EAL, ports, pools); 2 bad flags or config.
 #include <rte_eal.h>
@@ -25,8 +26,13 @@
 #include "absl/strings/str_join.h"
 #include "base/log.h"
 #include "control/config.h"
-#include "counters_report.h"
+#include "control/config_store.h"
+#include "control/metrics_server.h"
+#include "control/prometheus.h"
+#include "control/service.h"
+#include "control_plane.h"
 #include "net/port.h"
+#include "proxy/snapshot.h"
 #include "worker.h"
 
 ABSL_FLAG(std::string, config, "/etc/ferry/ferryd.conf",
@@ -53,11 +59,13 @@ int WorkerMain(void* arg) {
 struct Appliance {
   std::vector<rte_mempool*> pools;
   std::vector<net::Port> ports;
+  std::unique_ptr<proxy::SnapshotCell> snapshots;  // the workers read it: it outlives them
   std::vector<std::unique_ptr<Worker>> workers;
   bool eal_up = false;
 
   ~Appliance() {
     workers.clear();
+    snapshots.reset();
     for (const net::Port& p : ports) net::StopPort(p);
     for (rte_mempool* pool : pools) rte_mempool_free(pool);
     if (eal_up) {
@@ -71,8 +79,8 @@ struct Appliance {
   }
 };
 
-void PrintCounters(const Appliance& a, const char* when) {
-  const std::string report = CountersReport(a.workers, rte_get_tsc_hz());
+void PrintCounters(ControlPlane& control, const char* when) {
+  const std::string report = control.Report(rte_get_tsc_hz());
   std::printf("ferryd: %s\n%s", when, report.c_str());
   std::fflush(stdout);
 }
@@ -160,8 +168,22 @@ int Main(int argc, char** argv) {
               port->link_up ? absl::StrCat("up ", port->link_speed_mbps, " Mbps") : "down");
     app.ports.push_back(*std::move(port));
   }
+  {
+    // The proxy's first snapshot: config version 1.
+    auto first = proxy::BuildSnapshot(settings->proxy, 1, ws.count, nullptr);
+    if (!first.ok()) {
+      FERRY_LOG(kError, "proxy: %s", first.status().message());
+      return kExitStartup;
+    }
+    auto cell = proxy::SnapshotCell::Create(ws.count, *std::move(first));
+    if (!cell.ok()) {
+      FERRY_LOG(kError, "proxy: %s", cell.status().message());
+      return kExitStartup;
+    }
+    app.snapshots = *std::move(cell);
+  }
   for (uint32_t i = 0; i < ws.count; ++i) {
-    auto worker = Worker::Create(i, *settings, app.ports, app.pools[i]);
+    auto worker = Worker::Create(i, *settings, app.ports, app.pools[i], *app.snapshots);
     if (!worker.ok()) {
       FERRY_LOG(kError, "worker %u: %s", i, worker.status().message());
       return kExitStartup;
@@ -200,13 +222,53 @@ int Main(int argc, char** argv) {
               app.workers.front()->proxy().session_capacity(),
               app.workers.front()->session_slot_bytes());
   }
+
+  // The control plane. Its objects go before `app` does (declared after it), so that no
+  // control call reaches a worker that is gone.
+  ControlPlane control(app.workers, app.ports, *settings, *app.snapshots, ws.mbufs_per_worker);
+  control::ConfigStore store(*config, *settings, absl::GetFlag(FLAGS_drivers_dir),
+                             [&control](const control::Settings& s, uint64_t version) {
+                               return control.Publish(s, version);
+                             });
+  control::FerryService service(store, control);
+  const auto stop_workers = [&app] {
+    for (auto& w : app.workers) w->Stop();
+    rte_eal_mp_wait_lcore();
+  };
+  auto server = control::ControlServer::Start(settings->control, service);
+  if (!server.ok()) {
+    FERRY_LOG(kError, "%s", server.status().message());
+    stop_workers();
+    return kExitStartup;
+  }
+  FERRY_LOG(kInfo, "control: gRPC on unix:%s (mode %04o)%s", settings->control.socket_path,
+            settings->control.socket_mode,
+            settings->control.grpc_port != 0
+                ? absl::StrCat(" and ", settings->control.management_address, ":",
+                               settings->control.grpc_port)
+                : "");
+  std::unique_ptr<control::MetricsServer> metrics;
+  if (settings->control.metrics_port != 0) {
+    auto m = control::MetricsServer::Start(
+        settings->control.management_address, settings->control.metrics_port,
+        [&control] { return control::PrometheusText(control.GetStats(false)); });
+    if (!m.ok()) {
+      FERRY_LOG(kError, "%s", m.status().message());
+      server->reset();
+      stop_workers();
+      return kExitStartup;
+    }
+    metrics = *std::move(m);
+    FERRY_LOG(kInfo, "control: Prometheus metrics on http://%s:%u/metrics",
+              settings->control.management_address, metrics->port());
+  }
   FERRY_LOG(kInfo, "ferryd ready: %u workers, pid %d", ws.count, getpid());
 
   while (true) {
     siginfo_t info;
     const int sig = sigwaitinfo(&signals, &info);
     if (sig == SIGUSR1) {
-      PrintCounters(app, "counters on SIGUSR1");
+      PrintCounters(control, "counters on SIGUSR1");
       continue;
     }
     if (sig == SIGINT || sig == SIGTERM) {
@@ -214,9 +276,11 @@ int Main(int argc, char** argv) {
       break;
     }
   }
-  for (auto& w : app.workers) w->Stop();
-  rte_eal_mp_wait_lcore();
-  PrintCounters(app, "final counters");
+  // No control call after this: the control plane reads the workers' state until it stops.
+  metrics.reset();
+  server->reset();
+  stop_workers();
+  PrintCounters(control, "final counters");
   FERRY_LOG(kInfo, "ferryd stopped cleanly");
   return 0;
 }

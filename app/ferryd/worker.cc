@@ -8,13 +8,14 @@
 #include <time.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <span>
 
 #include "absl/strings/str_cat.h"
+#include "base/log.h"
 #include "base/status_macros.h"
-#include "proxy/balancer_factory.h"
 #include "tcp/isn.h"
 
 namespace ferry::ferryd {
@@ -42,14 +43,16 @@ absl::Status FillRandom(std::span<uint8_t> out) {
 
 }  // namespace
 
-Worker::Worker(uint32_t index, const control::WorkerSettings& settings, rte_mempool* pool)
-    : index_(index), settings_(settings), pool_(pool) {}
+Worker::Worker(uint32_t index, const control::WorkerSettings& settings, rte_mempool* pool,
+               proxy::SnapshotCell& snapshots)
+    : index_(index), settings_(settings), pool_(pool), snapshots_(snapshots) {}
 
 absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(uint32_t index,
                                                        const control::Settings& settings,
                                                        const std::vector<net::Port>& ports,
-                                                       rte_mempool* pool) {
-  std::unique_ptr<Worker> w(new Worker(index, settings.workers, pool));
+                                                       rte_mempool* pool,
+                                                       proxy::SnapshotCell& snapshots) {
+  std::unique_ptr<Worker> w(new Worker(index, settings.workers, pool, snapshots));
   w->clock_ = std::make_unique<base::TscClock>(rte_get_tsc_hz());
   const uint16_t queue = static_cast<uint16_t>(index);
   for (size_t i = 0; i < ports.size(); ++i) {
@@ -96,22 +99,59 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(uint32_t index,
       std::make_unique<DiagnosticServices>(*w->tcp_, pool, w->diag_counters_, now);
   RETURN_IF_ERROR(w->diagnostics_->Listen(settings.diagnostics));
 
-  w->proxy_settings_ = settings.proxy;
-  std::vector<std::unique_ptr<const proxy::Balancer>> balancers;
-  for (const proxy::PoolSettings& pool : w->proxy_settings_.pools) {
-    ASSIGN_OR_RETURN(auto balancer, proxy::MakeBalancer(pool));
-    balancers.push_back(std::move(balancer));
-  }
   uint64_t seed = 0;
   RETURN_IF_ERROR(FillRandom(std::span(reinterpret_cast<uint8_t*>(&seed), sizeof(seed))));
-  w->proxy_ = std::make_unique<proxy::Proxy>(w->proxy_settings_, std::move(balancers),
-                                             *w->tcp_, pool, seed, now);
+  // Before the workers run, the control thread publishes nothing, so the current snapshot
+  // stays until Run adopts whatever comes next.
+  w->adopted_ = snapshots.Current();
+  w->proxy_ = std::make_unique<proxy::Proxy>(index, *w->adopted_, *w->tcp_, pool, seed, now);
   RETURN_IF_ERROR(w->proxy_->Start());
   return w;
 }
 
 size_t Worker::session_slot_bytes() const {
   return proxy::Proxy::session_bytes() + 2 * tcp_->tcb_bytes();
+}
+
+void Worker::AdoptIfNew() {
+  const proxy::ProxySnapshot* current = snapshots_.Current();
+  if (current == adopted_) return;
+  adopted_ = current;
+  // Control work on the worker, once per config change, not per packet.
+  const absl::Status status = proxy_->Adopt(*current);
+  if (!status.ok()) {
+    FERRY_LOG(kWarning, "worker %u: config version %u: %s", index_, current->version,
+              status.message());
+  }
+}
+
+void Worker::AnswerQuery() {
+  if (query_.load(std::memory_order_relaxed) == nullptr) return;
+  SessionQuery* q = query_.exchange(nullptr, std::memory_order_acq_rel);
+  if (q == nullptr) return;  // withdrawn meanwhile
+  q->next = proxy_->ForEachSession(
+      q->from, [&](const proxy::Session& s) { return q->visit(s, *proxy_); });
+  q->answered.store(true, std::memory_order_release);
+}
+
+bool Worker::Query(SessionQuery& query, base::Duration timeout) {
+  const auto pause = [] {
+    const timespec ts{0, 100'000};  // the loop answers within an iteration (< 1 ms idle)
+    nanosleep(&ts, nullptr);
+  };
+  query.answered.store(false, std::memory_order_relaxed);
+  query_.store(&query, std::memory_order_release);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (query.answered.load(std::memory_order_acquire)) return true;
+    pause();
+  }
+  // Withdraw it, unless the worker took it meanwhile: then it is answering now, and finishes
+  // within its iteration.
+  SessionQuery* expected = &query;
+  if (query_.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel)) return false;
+  while (!query.answered.load(std::memory_order_acquire)) pause();
+  return true;
 }
 
 void Worker::Run() {
@@ -121,8 +161,10 @@ void Worker::Run() {
   base::Duration sleep{0};
   base::Instant next_tick = clock_->Now();
   uint64_t iteration_start = rte_rdtsc();
+  snapshots_.Online(index_);
 
   while (!stop_.load(std::memory_order_relaxed)) {
+    AdoptIfNew();
     const base::Instant now = clock_->Now();
     diagnostics_->set_now(now);
     proxy_->set_now(now);
@@ -148,6 +190,9 @@ void Worker::Run() {
       worked = worked || tx.pending() > 0;
       tx.Flush();
     }
+    AnswerQuery();
+    // Nothing read from the snapshot this iteration is used after this point.
+    snapshots_.Quiescent(index_);
 
     loop_counters_.Add(LoopCounter::kIterations);
     if (worked) {
@@ -175,6 +220,7 @@ void Worker::Run() {
                        end - iteration_start);
     iteration_start = end;
   }
+  snapshots_.Offline(index_);
   for (net::TxQueue& tx : tx_) tx.Flush();
 }
 

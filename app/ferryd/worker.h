@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "net/tx_queue.h"
 #include "proxy/proxy.h"
 #include "proxy/proxy_settings.h"
+#include "proxy/snapshot.h"
 #include "tcp/stack.h"
 #include "tcp/tcp_counters.h"
 
@@ -43,19 +45,40 @@ class Worker final : public net::FrameSink {
   // TCP checksums left to the NICs if every port offers it) and the diagnostic listeners.
   // Returns the host's configuration errors, a failure of the random source, or the first
   // listener the stack refused ("diagnostics[i] (...): ...").
+  // The proxy starts on `snapshots`' current snapshot and adopts each one published after it.
   static absl::StatusOr<std::unique_ptr<Worker>> Create(uint32_t index,
                                                         const control::Settings& settings,
                                                         const std::vector<net::Port>& ports,
-                                                        rte_mempool* pool);
+                                                        rte_mempool* pool,
+                                                        proxy::SnapshotCell& snapshots);
 
-  // The loop; returns when Stop() is called. Runs on the worker's lcore.
+  // The loop; returns when Stop() is called. Runs on the worker's lcore. Each iteration
+  // adopts a newly published snapshot first, answers a pending session query, and reports a
+  // quiescent state last (proxy/snapshot.h).
   void Run();
+
+  // A request for a page of this worker's sessions, answered by the worker's loop (the
+  // control thread never reads a worker's sessions itself). `visit` runs on the worker, once
+  // per session in use from slot `from` on, until it returns false; `next` is then the slot
+  // to continue from (session_capacity() at the end).
+  struct SessionQuery {
+    uint32_t from = 0;
+    std::function<bool(const proxy::Session&, const proxy::Proxy&)> visit;
+    uint32_t next = 0;
+    std::atomic<bool> answered{false};  // set (release) by the worker when `next` is final
+  };
+  // Hands `query` to the worker and waits for its answer, at most `timeout`. False if the
+  // worker did not answer in time (the query is then withdrawn). One query at a time per
+  // worker: the caller serialises.
+  bool Query(SessionQuery& query, base::Duration timeout);
   void Stop() { stop_.store(true, std::memory_order_relaxed); }
 
   // FrameSink: queue a frame on this worker's TX queue of `interface`.
   void Send(uint16_t interface, rte_mbuf* frame) override { tx_[interface].Add(frame); }
 
   uint32_t index() const { return index_; }
+  uint32_t lcore() const { return settings_.lcores[index_]; }
+  rte_mempool* pool() const { return pool_; }
   const net::NetCounters& net_counters() const { return net_counters_; }
   const tcp::TcpCounters& tcp_counters() const { return tcp_counters_; }
   const DiagCounters& diag_counters() const { return diag_counters_; }
@@ -66,7 +89,10 @@ class Worker final : public net::FrameSink {
   size_t session_slot_bytes() const;
 
  private:
-  Worker(uint32_t index, const control::WorkerSettings& settings, rte_mempool* pool);
+  Worker(uint32_t index, const control::WorkerSettings& settings, rte_mempool* pool,
+         proxy::SnapshotCell& snapshots);
+  void AdoptIfNew();
+  void AnswerQuery();
 
   // The counters first: everything below writes to them until it is destroyed.
   net::NetCounters net_counters_;
@@ -83,9 +109,13 @@ class Worker final : public net::FrameSink {
   std::unique_ptr<net::Host> host_;
   // Before the stack, so that they outlive the stack, which holds their handlers.
   std::unique_ptr<DiagnosticServices> diagnostics_;
-  proxy::ProxySettings proxy_settings_;  // the proxy reads its own copy
   std::unique_ptr<proxy::Proxy> proxy_;
   std::unique_ptr<tcp::TcpStack> tcp_;
+  proxy::SnapshotCell& snapshots_;
+  const proxy::ProxySnapshot* adopted_ = nullptr;
+  // The pending session query (nullptr: none). The control thread stores it; the worker takes
+  // it (exchange), answers, and sets its `answered`.
+  std::atomic<SessionQuery*> query_{nullptr};
   std::atomic<bool> stop_{false};
 };
 

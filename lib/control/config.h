@@ -47,6 +47,16 @@ struct EalSettings {
   std::vector<std::string> extra_args;
 };
 
+// The control plane's endpoints (config.proto, Control).
+struct ControlSettings {
+  std::string socket_path = "/run/ferry/ferry.sock";
+  uint32_t socket_mode = 0660;
+  std::string socket_group;  // "": root's
+  std::string management_address = "127.0.0.1";
+  uint16_t grpc_port = 0;    // 0: none
+  uint16_t metrics_port = 0;
+};
+
 // Everything ferryd needs, with defaults applied. host.interfaces[i] belongs to ports[i]; their
 // MAC addresses and offloads are filled in once the ports have started.
 struct Settings {
@@ -65,6 +75,7 @@ struct Settings {
   // config.proxy resolved (proxy_config.h): listeners, pools and their backends, connection
   // options layered over tcp_connection.
   proxy::ProxySettings proxy;
+  ControlSettings control;
 };
 
 // Validates `config`, loads each interface's driver profile from `drivers_dir` and applies

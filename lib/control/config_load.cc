@@ -150,6 +150,14 @@ absl::StatusOr<Settings> ResolveSettings(const v1::Config& config,
   s.tcp_connection = ResolveConnectionOptions(config.tcp().connection(), tcp::ConnectionOptions{});
   s.diagnostics = ResolveDiagnostics(config);
   s.proxy = ResolveProxy(config, s.tcp_connection);
+
+  const v1::Control& c = config.control();
+  if (!c.socket_path().empty()) s.control.socket_path = c.socket_path();
+  s.control.socket_mode = OrDefault<uint32_t>(c.socket_mode(), 0660);
+  s.control.socket_group = c.socket_group();
+  if (!c.management_address().empty()) s.control.management_address = c.management_address();
+  s.control.grpc_port = static_cast<uint16_t>(c.grpc_port());
+  s.control.metrics_port = static_cast<uint16_t>(c.metrics_port());
   return s;
 }
 

@@ -227,6 +227,40 @@ absl::Status ValidateEal(const v1::Eal& e) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateControl(const v1::Control& c) {
+  if (!c.socket_path().empty()) {
+    if (c.socket_path().front() != '/') {
+      return FieldError("control.socket_path",
+                        absl::StrCat("\"", c.socket_path(), "\" must be an absolute path"));
+    }
+    // sockaddr_un's sun_path holds 108 bytes, the terminating NUL included.
+    if (c.socket_path().size() > 107 || c.socket_path().find('\0') != std::string::npos) {
+      return FieldError("control.socket_path",
+                        absl::StrCat("is ", c.socket_path().size(),
+                                     " bytes: a Unix socket path holds at most 107"));
+    }
+  }
+  if (c.socket_mode() > 0777) {
+    return FieldError("control.socket_mode",
+                      absl::StrFormat("0%o is not a permission mode (0..0777)", c.socket_mode()));
+  }
+  if (!c.socket_group().empty() && !NameIsValid(c.socket_group())) {
+    return FieldError("control.socket_group",
+                      absl::StrCat("\"", c.socket_group(), "\" is not a group name"));
+  }
+  if (!c.management_address().empty()) {
+    auto address = Ipv4Address::Parse(c.management_address());
+    if (!address.ok()) return FieldError("control.management_address", address.status().message());
+  }
+  RETURN_IF_ERROR(CheckRange("control.grpc_port", c.grpc_port(), 1, 65535, true));
+  RETURN_IF_ERROR(CheckRange("control.metrics_port", c.metrics_port(), 1, 65535, true));
+  if (c.grpc_port() != 0 && c.grpc_port() == c.metrics_port()) {
+    return FieldError("control.metrics_port",
+                      absl::StrCat(c.metrics_port(), " is control.grpc_port too"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ValidateConfig(const v1::Config& config) {
@@ -239,6 +273,7 @@ absl::Status ValidateConfig(const v1::Config& config) {
   RETURN_IF_ERROR(ValidateTcp(config.tcp()));
   RETURN_IF_ERROR(ValidateDiagnostics(config));
   RETURN_IF_ERROR(ValidateProxy(config));
+  RETURN_IF_ERROR(ValidateControl(config.control()));
   return absl::OkStatus();
 }
 

@@ -410,6 +410,7 @@ proxy::PoolSettings ResolvePool(const v1::Config& config, const net::RouteTable&
     s.name = b.name().empty() ? AddressPort(s.address, s.port) : b.name();
     if (b.weight()) s.weight = b.weight();
     s.enabled = !b.has_enabled() || b.enabled();
+    s.drain = b.drain();
     s.max_sessions = b.max_sessions();
     s.default_source = DefaultSource(config, routes, s.address);
     p.backends.push_back(std::move(s));

@@ -4,10 +4,12 @@
 #include <rte_mbuf.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <limits>
 
 #include "absl/strings/str_format.h"
+#include "base/status_macros.h"
 
 namespace ferry::proxy {
 namespace {
@@ -18,37 +20,32 @@ constexpr tcp::TimerWheel::Options kWheel{std::chrono::milliseconds(1), 4096};
 
 }  // namespace
 
-Proxy::Proxy(const ProxySettings& settings,
-             std::vector<std::unique_ptr<const Balancer>> balancers, tcp::TcpStack& stack,
+Proxy::Proxy(uint32_t worker, const ProxySnapshot& first, tcp::TcpStack& stack,
              rte_mempool* pool, uint64_t seed, base::Instant now)
-    : settings_(settings),
-      balancers_(std::move(balancers)),
+    : worker_(worker),
+      snapshot_(&first),
       stack_(stack),
       pool_(pool),
+      seed_(seed),
       now_(now),
       rng_(seed, 0x70726f7879ull),
-      wheel_(kWheel, now),
-      listener_stats_(settings.listeners.size()) {
-  assert(balancers_.size() == settings_.pools.size());
-  uint32_t capacity = settings_.max_sessions;
+      wheel_(kWheel, now) {
+  uint32_t capacity = first.settings.max_sessions;
   if (capacity == 0) capacity = std::max<uint32_t>(1, stack_.options().max_connections / 2);
   sessions_.reserve(capacity);
   free_.reserve(capacity);
   for (uint32_t i = 0; i < capacity; ++i) sessions_.push_back(std::make_unique<Session>(i));
   for (uint32_t i = capacity; i-- > 0;) free_.push_back(sessions_[i].get());
-  pools_.reserve(settings_.pools.size());
-  for (size_t p = 0; p < settings_.pools.size(); ++p) {
-    const size_t n = settings_.pools[p].backends.size();
-    pools_.push_back(PoolState{
-        .pick = PickState(static_cast<uint32_t>(n), seed ^ (0x9e3779b97f4a7c15ull * (p + 1))),
-        .views = std::vector<BackendView>(n),
-        .active = std::vector<uint32_t>(n, 0),
-        .stats = std::vector<BackendStats>(n),
-    });
-    for (const TlvSettings& t : settings_.pools[p].proxy_protocol_tlvs) {
-      pools_.back().tlvs.push_back(Tlv{.type = t.type, .value = t.value});
-    }
+  for (size_t i = 0; i < first.settings.listeners.size(); ++i) {
+    ListenerRecord& record = *first.listener_records[i];
+    listeners_.push_back(std::make_unique<ListenerState>(ListenerState{
+        .record = &record,
+        .stats = &record.stats.at(worker_),
+        .settings = first.settings.listeners[i],
+        .pool = static_cast<int32_t>(first.settings.listeners[i].pool),
+    }));
   }
+  BuildPools();
 }
 
 Proxy::~Proxy() {
@@ -68,32 +65,123 @@ Proxy::~Proxy() {
   }
 }
 
-absl::Status Proxy::Start() {
-  for (uint32_t i = 0; i < settings_.listeners.size(); ++i) {
-    const ListenerSettings& l = settings_.listeners[i];
-    listener_handlers_.push_back(std::make_unique<ListenerHandler>(*this, i));
-    tcp::ConnectionOptions options = l.connection;
-    options.send_buffer = l.max_in_flight_bytes;
-    const absl::Status status = stack_.Listen(l.address, l.port, options,
-                                              listener_handlers_.back().get());
-    if (!status.ok()) {
-      return absl::Status(status.code(),
-                          absl::StrFormat("proxy listener %s (%s:%d): %s", l.name,
-                                          l.address.ToString(), l.port, status.message()));
-    }
+uint32_t Proxy::ListenerHandler::AcceptReceiveSpace() const {
+  return listener_.settings.max_in_flight_bytes;
+}
+
+absl::Status Proxy::Listen(ListenerState& l) {
+  const ListenerSettings& settings = l.settings;
+  auto handler = std::make_unique<ListenerHandler>(*this, l);
+  tcp::ConnectionOptions options = settings.connection;
+  options.send_buffer = settings.max_in_flight_bytes;
+  const absl::Status status = stack_.Listen(settings.address, settings.port, options,
+                                            handler.get());
+  if (!status.ok()) {
+    counters_.Add(ProxyCounter::kListenFailures);
+    return absl::Status(status.code(),
+                        absl::StrFormat("proxy listener %s (%s:%d): %s", settings.name,
+                                        settings.address.ToString(), settings.port,
+                                        status.message()));
   }
+  l.handler = std::move(handler);
   return absl::OkStatus();
 }
 
-std::span<const BackendStats> Proxy::backend_stats(uint32_t pool) const {
-  return pools_[pool].stats;
+void Proxy::StopListening(ListenerState& l) {
+  if (l.handler == nullptr) return;
+  // Handshakes in progress lose their listener and are reset when they complete (stack.h).
+  (void)stack_.StopListening(l.settings.address, l.settings.port);
+  l.handler.reset();
+}
+
+absl::Status Proxy::Start() {
+  for (auto& l : listeners_) RETURN_IF_ERROR(Listen(*l));
+  return absl::OkStatus();
+}
+
+void Proxy::BuildPools() {
+  const ProxySettings& settings = snapshot_->settings;
+  pools_.clear();
+  pools_.reserve(settings.pools.size());
+  for (size_t p = 0; p < settings.pools.size(); ++p) {
+    const PoolSettings& pool = settings.pools[p];
+    const size_t n = pool.backends.size();
+    PoolState state{
+        .settings = &pool,
+        .balancer = snapshot_->balancers[p].get(),
+        .pick = PickState(static_cast<uint32_t>(n),
+                          seed_ ^ (0x9e3779b97f4a7c15ull * (p + 1)) ^ epoch_),
+        .views = std::vector<BackendView>(n),
+        .active = std::vector<uint32_t>(n, 0),
+    };
+    for (size_t b = 0; b < n; ++b) {
+      BackendRecord& record = *snapshot_->backend_records[p][b];
+      state.backends.push_back(BackendSlot{.settings = &pool.backends[b],
+                                           .record = &record,
+                                           .stats = &record.stats.at(worker_)});
+    }
+    for (const TlvSettings& t : pool.proxy_protocol_tlvs) {
+      state.tlvs.push_back(Tlv{.type = t.type, .value = t.value});
+    }
+    pools_.push_back(std::move(state));
+  }
+}
+
+absl::Status Proxy::Adopt(const ProxySnapshot& next) {
+  const ProxySettings& settings = next.settings;
+  absl::Status first_error;
+  // Listeners are known by their records (the same record, the same listener: snapshot.h).
+  std::vector<std::unique_ptr<ListenerState>> adopted;
+  adopted.reserve(settings.listeners.size());
+  for (size_t i = 0; i < settings.listeners.size(); ++i) {
+    ListenerRecord* record = next.listener_records[i].get();
+    const ListenerSettings& wanted = settings.listeners[i];
+    std::unique_ptr<ListenerState> state;
+    for (auto& old : listeners_) {
+      if (old != nullptr && old->record == record) {
+        state = std::move(old);
+        break;
+      }
+    }
+    bool listen = state == nullptr;
+    if (state == nullptr) {
+      state = std::make_unique<ListenerState>(
+          ListenerState{.record = record, .stats = &record->stats.at(worker_)});
+    } else if (state->settings.address != wanted.address || state->settings.port != wanted.port ||
+               state->settings.max_in_flight_bytes != wanted.max_in_flight_bytes ||
+               !(state->settings.connection == wanted.connection)) {
+      StopListening(*state);
+      listen = true;
+    } else if (state->handler == nullptr) {
+      listen = true;  // an earlier Listen failed: try again
+    }
+    state->settings = wanted;
+    state->pool = static_cast<int32_t>(wanted.pool);
+    if (listen) {
+      const absl::Status status = Listen(*state);
+      if (!status.ok() && first_error.ok()) first_error = status;
+    }
+    adopted.push_back(std::move(state));
+  }
+  // What is left was removed: no new clients; sessions carry on and retry nowhere.
+  for (auto& old : listeners_) {
+    if (old == nullptr) continue;
+    StopListening(*old);
+    old->pool = -1;
+    if (old->sessions > 0) retired_listeners_.push_back(std::move(old));
+  }
+  listeners_ = std::move(adopted);
+  snapshot_ = &next;
+  ++epoch_;
+  BuildPools();
+  return first_error;
 }
 
 // ---- Accept ----------------------------------------------------------------------------------
 
-tcp::ConnectionHandler* Proxy::Accept(uint32_t listener, tcp::Tcb& client) {
-  const ListenerSettings& l = settings_.listeners[listener];
-  ListenerStats& stats = listener_stats_[listener];
+tcp::ConnectionHandler* Proxy::Accept(ListenerState& listener, tcp::Tcb& client) {
+  const ListenerSettings& l = listener.settings;
+  ListenerStats& stats = *listener.stats;
   if (l.max_sessions != 0 &&
       stats.counters.Load(ListenerCounter::kSessionsActive) >= l.max_sessions) {
     stats.counters.Add(ListenerCounter::kRejectedOverLimit);
@@ -106,16 +194,21 @@ tcp::ConnectionHandler* Proxy::Accept(uint32_t listener, tcp::Tcb& client) {
   Session& s = *free_.back();
   free_.pop_back();
   s.state = SessionState::kConnecting;
-  s.listener = listener;
-  s.pool = l.pool;
+  s.listener = &listener;
   s.client = &client;
   s.backend = nullptr;
+  s.backend_record = nullptr;
+  s.backend_stats = nullptr;
   s.backend_counted = false;
   s.attempts = 0;
+  s.bytes_from_client = 0;
+  s.bytes_from_backend = 0;
   s.tried.Clear();
+  s.epoch = epoch_;
   s.accepted_at = now_;
   s.last_activity = now_;
   client.user_data = &s;
+  ++listener.sessions;
   counters_.Add(ProxyCounter::kSessionsActive);
   counters_.Add(ProxyCounter::kSessionsTotal);
   stats.counters.Add(ListenerCounter::kSessionsActive);
@@ -133,27 +226,42 @@ tcp::ConnectionHandler* Proxy::Accept(uint32_t listener, tcp::Tcb& client) {
 void Proxy::BackendActive(Session& s, bool active) {
   if (s.backend_counted == active) return;
   s.backend_counted = active;
-  PoolState& pool = pools_[s.pool];
-  BackendCounters& c = pool.stats[s.backend_index].counters;
+  BackendCounters& c = s.backend_stats->counters;
   if (active) {
-    ++pool.active[s.backend_index];
     c.Add(BackendCounter::kSessionsActive);
   } else {
-    --pool.active[s.backend_index];
+    // The session's last touch of the backend's record: once every worker's gauge is 0 the
+    // control thread may free a removed backend's record (snapshot.h).
+    std::atomic_thread_fence(std::memory_order_release);
     c.Sub(BackendCounter::kSessionsActive);
   }
 }
 
 void Proxy::StartAttempt(Session& s) {
-  const PoolSettings& pool_settings = settings_.pools[s.pool];
-  PoolState& pool = pools_[s.pool];
-  ListenerStats& lstats = listener_stats_[s.listener];
-  for (uint32_t i = 0; i < pool.views.size(); ++i) {
-    const BackendSettings& b = pool_settings.backends[i];
+  ListenerStats& lstats = *s.listener->stats;
+  if (s.listener->pool < 0) {
+    // The listener was removed while this session waited to retry: nowhere to go.
+    lstats.counters.Add(ListenerCounter::kConnectGaveUp);
+    EndSession(s, Ending::kBroken);
+    return;
+  }
+  PoolState& pool = pools_[static_cast<uint32_t>(s.listener->pool)];
+  const PoolSettings& pool_settings = *pool.settings;
+  if (s.epoch != epoch_) {
+    // A new snapshot since the last attempt: positions may have moved, so what was tried is
+    // forgotten (the pool may have new backends to try).
+    s.tried.Clear();
+    s.epoch = epoch_;
+  }
+  for (uint32_t i = 0; i < pool.backends.size(); ++i) {
+    const BackendSettings& b = *pool.backends[i].settings;
+    pool.active[i] = static_cast<uint32_t>(
+        pool.backends[i].stats->counters.Load(BackendCounter::kSessionsActive));
     pool.views[i] = BackendView{
         .index = i,
         .weight = b.weight,
-        .eligible = b.enabled && (b.max_sessions == 0 || pool.active[i] < b.max_sessions),
+        .eligible = b.enabled && !b.drain &&
+                    (b.max_sessions == 0 || pool.active[i] < b.max_sessions),
     };
   }
   PickContext context{
@@ -163,12 +271,12 @@ void Proxy::StartAttempt(Session& s) {
       .active_connections = pool.active,
       .excluded = s.tried.indices(),
   };
-  std::optional<uint32_t> pick = balancers_[s.pool]->Pick(context, pool.pick);
+  std::optional<uint32_t> pick = pool.balancer->Pick(context, pool.pick);
   if (!pick && s.tried.size() > 0) {
     // Every backend still eligible has been tried: try them again rather than give up while
     // attempts are left (a pool of one backend still gets its retries).
     context.excluded = {};
-    pick = balancers_[s.pool]->Pick(context, pool.pick);
+    pick = pool.balancer->Pick(context, pool.pick);
   }
   if (!pick) {
     lstats.counters.Add(s.attempts == 0 ? ListenerCounter::kNoBackend
@@ -177,22 +285,25 @@ void Proxy::StartAttempt(Session& s) {
     return;
   }
   s.backend_index = *pick;
+  s.backend_record = pool.backends[*pick].record;
+  s.backend_stats = pool.backends[*pick].stats;
   s.tried.Add(*pick);
   ++s.attempts;
   counters_.Add(ProxyCounter::kConnectAttempts);
-  const BackendSettings& b = pool_settings.backends[*pick];
+  const BackendSettings& b = *pool.backends[*pick].settings;
   tcp::ConnectionOptions options = pool_settings.connection;
-  options.send_buffer = settings_.listeners[s.listener].max_in_flight_bytes;
+  options.send_buffer = s.listener->settings.max_in_flight_bytes;
+  const std::vector<net::Ipv4Address>& source_addresses = snapshot_->settings.source_addresses;
 
   // Sources in turn; a source whose ephemeral ports to this backend are all taken gives way to
   // the next.
-  const size_t sources = settings_.source_addresses.size();
+  const size_t sources = source_addresses.size();
   tcp::Tcb* backend = nullptr;
   tcp::ConnectError error = tcp::ConnectError::kOk;
   for (size_t tries = 0; tries < std::max<size_t>(sources, 1); ++tries) {
     net::Ipv4Address source = b.default_source;
     if (sources > 0) {
-      source = settings_.source_addresses[pool.next_source % sources];
+      source = source_addresses[pool.next_source % sources];
       pool.next_source = static_cast<uint32_t>((pool.next_source + 1) % sources);
     }
     const tcp::FourTuple tuple{.local_ip = source,
@@ -219,14 +330,16 @@ void Proxy::AttemptFailed(Session& s) {
   wheel_.Cancel(s.connect_timer);
   BackendActive(s, false);
   s.backend = nullptr;
-  const PoolSettings& pool = settings_.pools[s.pool];
-  if (s.attempts >= pool.connect_attempts) {
-    listener_stats_[s.listener].counters.Add(ListenerCounter::kConnectGaveUp);
+  ListenerStats& lstats = *s.listener->stats;
+  if (s.listener->pool < 0 ||
+      s.attempts >= pools_[static_cast<uint32_t>(s.listener->pool)].settings->connect_attempts) {
+    lstats.counters.Add(ListenerCounter::kConnectGaveUp);
     EndSession(s, Ending::kBroken);
     return;
   }
+  const PoolSettings& pool = *pools_[static_cast<uint32_t>(s.listener->pool)].settings;
   counters_.Add(ProxyCounter::kRetries);
-  listener_stats_[s.listener].counters.Add(ListenerCounter::kRetries);
+  lstats.counters.Add(ListenerCounter::kRetries);
   // Full jitter: uniform in [0, min(max, base * 2^(n - 1))] for the n-th retry ("Exponential
   // Backoff And Jitter", AWS Architecture Blog, 2015), so the retries of many sessions after
   // one backend failed do not arrive together.
@@ -253,13 +366,13 @@ void Proxy::Tick(base::Instant now) {
 void Proxy::OnTimer(tcp::TimerNode& node) {
   Session& s = *sessions_[node.id];
   if (s.state == SessionState::kFree) return;
-  const ListenerSettings& l = settings_.listeners[s.listener];
+  const ListenerSettings& l = s.listener->settings;
   switch (static_cast<SessionTimer>(node.kind)) {
     case SessionTimer::kConnect:
       if (s.state == SessionState::kBackoff) {
         StartAttempt(s);
       } else if (s.state == SessionState::kConnecting && s.backend != nullptr) {
-        pools_[s.pool].stats[s.backend_index].counters.Add(BackendCounter::kConnectTimeouts);
+        s.backend_stats->counters.Add(BackendCounter::kConnectTimeouts);
         tcp::Tcb* backend = s.backend;
         backend->user_data = nullptr;
         s.backend = nullptr;
@@ -269,14 +382,14 @@ void Proxy::OnTimer(tcp::TimerNode& node) {
       return;
     case SessionTimer::kIdle:
       if (now_ - s.last_activity >= l.idle_timeout) {
-        listener_stats_[s.listener].counters.Add(ListenerCounter::kIdleTimeouts);
+        s.listener->stats->counters.Add(ListenerCounter::kIdleTimeouts);
         EndSession(s, Ending::kTimedOut);
       } else {
         wheel_.Schedule(s.idle_timer, s.last_activity + l.idle_timeout);
       }
       return;
     case SessionTimer::kLifetime:
-      listener_stats_[s.listener].counters.Add(ListenerCounter::kLifetimeExpiries);
+      s.listener->stats->counters.Add(ListenerCounter::kLifetimeExpiries);
       EndSession(s, Ending::kTimedOut);
       return;
   }
@@ -326,10 +439,24 @@ void Proxy::Release(Session& s) {
   wheel_.Cancel(s.connect_timer);
   wheel_.Cancel(s.idle_timer);
   wheel_.Cancel(s.lifetime_timer);
-  ListenerStats& stats = listener_stats_[s.listener];
-  stats.counters.Sub(ListenerCounter::kSessionsActive);
-  stats.session_duration.Record(now_ - s.accepted_at);
   counters_.Sub(ProxyCounter::kSessionsActive);
+  ListenerState& listener = *s.listener;
+  s.listener = nullptr;
+  s.backend_record = nullptr;
+  s.backend_stats = nullptr;
+  listener.stats->session_duration.Record(now_ - s.accepted_at);
+  // The last touch of the listener's record (as in BackendActive).
+  std::atomic_thread_fence(std::memory_order_release);
+  listener.stats->counters.Sub(ListenerCounter::kSessionsActive);
+  if (--listener.sessions == 0 && listener.pool < 0) {
+    // A removed listener's last session: its state goes.
+    for (auto& r : retired_listeners_) {
+      if (r.get() != &listener) continue;
+      r = std::move(retired_listeners_.back());
+      retired_listeners_.pop_back();
+      break;
+    }
+  }
   s.state = SessionState::kFree;
   free_.push_back(&s);
 }

@@ -19,7 +19,8 @@ namespace ferry::proxy {
   X(kRetries, "retries")                                                               \
   X(kProxyHeaderFailures, "proxy_header_failures") /* no mbuf: session reset */         \
   X(kPendingOverflows, "pending_overflows")       /* chain too long: session reset */   \
-  X(kBytesHeld, "bytes_held")                     /* gauge: received, not yet queued */
+  X(kBytesHeld, "bytes_held")                     /* gauge: received, not yet queued */ \
+  X(kListenFailures, "listen_failures")           /* a listener of a new config refused */
 
 FERRY_DECLARE_COUNTERS(ProxyCounter, FERRY_PROXY_COUNTERS)
 

@@ -37,6 +37,7 @@ struct BackendSettings {
   uint16_t port = 0;
   uint32_t weight = 1;  // [kMinBackendWeight, kMaxBackendWeight]
   bool enabled = true;  // a disabled backend gets no new sessions
+  bool drain = false;   // a draining one neither; its sessions carry on until they end
   // Sessions at once on this backend, per worker; 0: no limit. Over it the backend is not
   // picked; if no backend can be, the client is reset (counted).
   uint32_t max_sessions = 0;

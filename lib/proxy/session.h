@@ -16,6 +16,10 @@ class Tcb;
 
 namespace ferry::proxy {
 
+struct ListenerState;
+struct BackendRecord;
+struct BackendStats;
+
 // The two connections of a session.
 enum class Side : uint8_t { kClient, kBackend };
 constexpr Side Other(Side s) { return s == Side::kClient ? Side::kBackend : Side::kClient; }
@@ -59,10 +63,16 @@ struct Session {
   bool& shut_down(Side s) { return s == Side::kClient ? client_shut_down : backend_shut_down; }
 
   SessionState state = SessionState::kFree;
-  uint32_t listener = 0;
-  uint32_t pool = 0;
-  uint32_t backend_index = 0;  // the backend of the attempt in progress or connected
-  bool backend_counted = false;  // backend_index's sessions_active includes this session
+  ListenerState* listener = nullptr;
+  // The backend of the attempt in progress or connected: its position in the pool when it
+  // was picked (epoch says which snapshot's), its record and this worker's statistics.
+  uint32_t backend_index = 0;
+  BackendRecord* backend_record = nullptr;
+  BackendStats* backend_stats = nullptr;
+  // backend_stats' sessions_active includes this session. While it does, the record stays
+  // (snapshot.h): the decrement is the session's last touch of it.
+  bool backend_counted = false;
+  uint64_t epoch = 0;  // Proxy's epoch of `tried`
   tcp::Tcb* client = nullptr;
   tcp::Tcb* backend = nullptr;
   HeldData held_for_client;   // from the backend
@@ -72,6 +82,8 @@ struct Session {
   bool client_shut_down = false;   // our FIN to the client is queued
   bool backend_shut_down = false;
   uint32_t attempts = 0;       // connection attempts started
+  uint64_t bytes_from_client = 0;
+  uint64_t bytes_from_backend = 0;
   TriedBackends tried;
   base::Instant accepted_at;
   base::Instant attempt_started_at;

@@ -33,7 +33,7 @@ uint32_t Proxy::ReceiveSpace(const tcp::Tcb& connection) const {
     if (destination != nullptr) space = destination->send_space();
   } else {
     // Before the backend is connected, what the client sends waits here, up to the cap.
-    space = settings_.listeners[s->listener].max_in_flight_bytes;
+    space = s->listener->settings.max_in_flight_bytes;
   }
   return space > held ? space - held : 0;
 }
@@ -60,9 +60,9 @@ bool Proxy::Hold(Session& s, Side to, rte_mbuf* chain, uint32_t length) {
 
 void Proxy::CountBytes(Session& s, Side to, uint32_t bytes) {
   if (to == Side::kClient) {
-    listener_stats_[s.listener].counters.Add(ListenerCounter::kBytesToClient, bytes);
+    s.listener->stats->counters.Add(ListenerCounter::kBytesToClient, bytes);
   } else {
-    pools_[s.pool].stats[s.backend_index].counters.Add(BackendCounter::kBytesToBackend, bytes);
+    s.backend_stats->counters.Add(BackendCounter::kBytesToBackend, bytes);
   }
 }
 
@@ -104,7 +104,7 @@ void Proxy::OnConnected(tcp::Tcb& connection) {
   Session* s = SessionOf(connection);
   if (s == nullptr || &connection != s->backend) return;
   wheel_.Cancel(s->connect_timer);
-  BackendStats& stats = pools_[s->pool].stats[s->backend_index];
+  BackendStats& stats = *s->backend_stats;
   stats.connect_time.Record(now_ - s->attempt_started_at);
   stats.counters.Add(BackendCounter::kSessionsTotal);
   s->state = SessionState::kSpliced;
@@ -131,10 +131,11 @@ void Proxy::OnData(tcp::Tcb& connection, rte_mbuf* chain, uint32_t length) {
   const Side to = Other(from);
   s->last_activity = now_;
   if (from == Side::kClient) {
-    listener_stats_[s->listener].counters.Add(ListenerCounter::kBytesFromClient, length);
+    s->listener->stats->counters.Add(ListenerCounter::kBytesFromClient, length);
+    s->bytes_from_client += length;
   } else {
-    pools_[s->pool].stats[s->backend_index].counters.Add(BackendCounter::kBytesFromBackend,
-                                                         length);
+    s->backend_stats->counters.Add(BackendCounter::kBytesFromBackend, length);
+    s->bytes_from_backend += length;
   }
   tcp::Tcb* destination = s->connection(to);
   HeldData& held = s->held_for(to);
@@ -178,7 +179,7 @@ void Proxy::OnClosed(tcp::Tcb& connection, tcp::CloseReason reason) {
   if (side == Side::kBackend && s->state != SessionState::kSpliced) {
     // The attempt failed before the backend accepted: refused (RST to the SYN) or, rarely
     // before connect_timeout, the SYN retries ran out.
-    BackendCounters& c = pools_[s->pool].stats[s->backend_index].counters;
+    BackendCounters& c = s->backend_stats->counters;
     c.Add(reason == tcp::CloseReason::kTimedOut ? BackendCounter::kConnectTimeouts
                                                 : BackendCounter::kConnectRefused);
     AttemptFailed(*s);
@@ -191,9 +192,9 @@ void Proxy::OnClosed(tcp::Tcb& connection, tcp::CloseReason reason) {
       return;
     case tcp::CloseReason::kReset:
       if (side == Side::kClient) {
-        listener_stats_[s->listener].counters.Add(ListenerCounter::kClientResets);
+        s->listener->stats->counters.Add(ListenerCounter::kClientResets);
       } else {
-        pools_[s->pool].stats[s->backend_index].counters.Add(BackendCounter::kBackendResets);
+        s->backend_stats->counters.Add(BackendCounter::kBackendResets);
       }
       break;
     case tcp::CloseReason::kRefused:
@@ -201,9 +202,9 @@ void Proxy::OnClosed(tcp::Tcb& connection, tcp::CloseReason reason) {
     case tcp::CloseReason::kKeepaliveTimeout:
     case tcp::CloseReason::kFinWait2Timeout:
       if (side == Side::kClient) {
-        listener_stats_[s->listener].counters.Add(ListenerCounter::kClientTimeouts);
+        s->listener->stats->counters.Add(ListenerCounter::kClientTimeouts);
       } else {
-        pools_[s->pool].stats[s->backend_index].counters.Add(BackendCounter::kBackendTimeouts);
+        s->backend_stats->counters.Add(BackendCounter::kBackendTimeouts);
       }
       break;
   }
@@ -214,7 +215,11 @@ void Proxy::OnClosed(tcp::Tcb& connection, tcp::CloseReason reason) {
 // ---- PROXY protocol --------------------------------------------------------------------------
 
 bool Proxy::SendProxyHeader(Session& s) {
-  const PoolSettings& pool = settings_.pools[s.pool];
+  // The pool as it is now (the listener's): a session whose listener was removed while its
+  // backend was connecting cannot know what header the backend expects, and is ended.
+  if (s.listener->pool < 0) return false;
+  const PoolState& state = pools_[static_cast<uint32_t>(s.listener->pool)];
+  const PoolSettings& pool = *state.settings;
   if (pool.proxy_protocol == ProxyProtocolVersion::kNone) return true;
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
   if (m == nullptr) return false;
@@ -230,7 +235,7 @@ bool Proxy::SendProxyHeader(Session& s) {
     length = EncodeV1(addresses, out);
   } else {
     V2Writer writer = V2Writer::Proxy(addresses, out);
-    writer.AddTlvs(pools_[s.pool].tlvs);
+    writer.AddTlvs(state.tlvs);
     if (pool.proxy_protocol_crc32c) writer.AddCrc32c();
     length = writer.Finish();
   }

@@ -35,6 +35,8 @@ struct ConnectionOptions {
   base::Duration keepalive_idle = std::chrono::hours(2);
   base::Duration keepalive_interval = std::chrono::seconds(75);
   uint32_t keepalive_probes = 9;
+
+  friend bool operator==(const ConnectionOptions&, const ConnectionOptions&) = default;
 };
 
 // Per worker.

@@ -13,6 +13,8 @@ FERRY_PEER_IF=fy${FERRY_ID}b       # namespace-side end
 FERRY_WORK=$(mktemp -d /tmp/ferry-test.XXXXXX)
 FERRYD_PID=
 FERRYD_LOG=$FERRY_WORK/ferryd.log
+# ferryd's control socket: one per test, since tests run in parallel (ferryctl --socket).
+FERRY_SOCKET=${FERRY_SOCKET:-/run/ferry/ferry-t$FERRY_ID.sock}
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 fail() { log "FAIL: $*"; [ -f "$FERRYD_LOG" ] && { echo "--- ferryd log (tail)"; tail -n 60 "$FERRYD_LOG"; }; exit 1; }
@@ -28,6 +30,8 @@ ferry_cleanup() {
   ip netns del "$FERRY_NS" 2>/dev/null || true
   # ferryd removes EAL's runtime directory when it exits cleanly; after a KILL it is left.
   rm -rf "/var/run/dpdk/ferry-t$FERRY_ID"
+  # ferryd removes its socket when it exits cleanly; after a KILL it is left.
+  rm -f "$FERRY_SOCKET"
   rm -rf "$FERRY_WORK"
   exit $rc
 }
@@ -78,6 +82,7 @@ interfaces {
 }
 workers { mbufs_per_worker: ${FERRY_MBUFS:-4095} }
 eal { $eal }
+control { socket_path: "$FERRY_SOCKET" }
 ${2:-}
 CONF
 }

@@ -193,6 +193,7 @@ interfaces {
 routes { prefix: "$PROXY_FAR_NET" via: "$PROXY_GATEWAY" }
 workers { count: 1 main_lcore: 0 lcores: $TCP_WORKER_LCORE mbufs_per_worker: ${PROXY_MBUFS:-32767} }
 eal { $eal }
+control { socket_path: "$FERRY_SOCKET" ${PROXY_CONTROL:-} }
 tcp { $PROXY_TCP }
 CONF
   [ -z "$proxy" ] || printf 'proxy {\n%s\n  source_addresses: "%s"\n}\n' "$proxy" "$PROXY_SOURCE" >>"$file"

@@ -45,6 +45,7 @@ interfaces {
 }
 workers { count: 1 main_lcore: 0 lcores: $TCP_WORKER_LCORE mbufs_per_worker: $mbufs }
 eal { $eal }
+control { socket_path: "$FERRY_SOCKET" }
 tcp { time_wait_ms: 1000 }
 diagnostics { service: "echo" port: 7 }
 diagnostics { service: "discard" port: 9 }

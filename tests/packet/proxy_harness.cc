@@ -18,7 +18,9 @@ using tcp::packet::SegmentCodec;
 // A fixed key: runs are reproducible, and the harness learns every ISS anyway.
 constexpr base::SipKey kKey{0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull};
 
-BackendSettings Backend(uint32_t i) {
+}  // namespace
+
+BackendSettings ProxyHarness::MakeBackend(uint32_t i) {
   BackendSettings b;
   b.name = "b" + std::to_string(i);
   b.address = BackendIp(i);
@@ -26,8 +28,6 @@ BackendSettings Backend(uint32_t i) {
   b.default_source = kSourceIp;
   return b;
 }
-
-}  // namespace
 
 class ProxyHarness::Output final : public net::Ipv4Output {
  public:
@@ -58,7 +58,7 @@ ProxyHarness::ProxyHarness()
   }
   PoolSettings pool;
   pool.name = "app";
-  pool.backends = {Backend(0), Backend(1)};
+  pool.backends = {MakeBackend(0), MakeBackend(1)};
   pool.connection.receive_window = 65535;
   ListenerSettings listener;
   listener.name = "web";
@@ -76,14 +76,15 @@ ProxyHarness::~ProxyHarness() {
     EXPECT_EQ(proxy_->counters().Load(ProxyCounter::kSessionsActive), 0u)
         << "sessions still open at the end of the test";
     EXPECT_EQ(proxy_->counters().Load(ProxyCounter::kBytesHeld), 0u);
-    for (uint32_t l = 0; l < settings_.listeners.size(); ++l) {
-      EXPECT_EQ(counter(ListenerCounter::kSessionsActive, l), 0u) << "listener " << l;
-    }
-    for (uint32_t p = 0; p < settings_.pools.size(); ++p) {
-      const auto stats = proxy_->backend_stats(p);
-      for (size_t b = 0; b < stats.size(); ++b) {
-        EXPECT_EQ(stats[b].counters.Load(BackendCounter::kSessionsActive), 0u)
-            << "pool " << p << " backend " << b;
+    // Every record any snapshot had, removed listeners and backends included.
+    for (const auto& snapshot : snapshots_) {
+      for (const auto& l : snapshot->listener_records) {
+        EXPECT_EQ(SessionsActive(*l), 0u) << "listener " << l->name;
+      }
+      for (const auto& pool : snapshot->backend_records) {
+        for (const auto& b : pool) {
+          EXPECT_EQ(SessionsActive(*b), 0u) << "backend " << b->pool << "/" << b->name;
+        }
       }
     }
   }
@@ -116,16 +117,14 @@ void ProxyHarness::Start() {
   if (proxy_) return;
   stack_ = std::make_unique<tcp::TcpStack>(stack_options_, header_pool_, indirect_pool_,
                                            *output_, tcp_counters_, kKey, now_);
-  std::vector<std::unique_ptr<const Balancer>> balancers;
-  for (const PoolSettings& p : settings_.pools) {
-    absl::StatusOr<std::unique_ptr<const Balancer>> b = MakeBalancer(p);
-    ASSERT_TRUE(b.ok()) << b.status();
-    balancers.push_back(*std::move(b));
-  }
+  absl::StatusOr<std::unique_ptr<ProxySnapshot>> snapshot =
+      BuildSnapshot(settings_, /*version=*/1, /*workers=*/1, nullptr);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  snapshots_.push_back(*std::move(snapshot));
   // The proxy's own mbufs (PROXY protocol headers) come from the data pool, which has room for
   // any header; the worker's one pool does in ferryd.
   // A fixed seed: round robin's first backend and the backoff draws are the same every run.
-  proxy_ = std::make_unique<Proxy>(settings_, std::move(balancers), *stack_, data_pool_,
+  proxy_ = std::make_unique<Proxy>(/*worker=*/0, *snapshots_.back(), *stack_, data_pool_,
                                    /*seed=*/1, now_);
   const absl::Status status = proxy_->Start();
   EXPECT_TRUE(status.ok()) << status;
@@ -144,11 +143,20 @@ Proxy& ProxyHarness::proxy() {
 uint64_t ProxyHarness::counter(ProxyCounter c) { return proxy().counters().Load(c); }
 
 uint64_t ProxyHarness::counter(ListenerCounter c, uint32_t listener) {
-  return proxy().listener_stats()[listener].counters.Load(c);
+  return proxy().listener_stats(listener).counters.Load(c);
 }
 
 uint64_t ProxyHarness::counter(BackendCounter c, uint32_t backend) {
-  return proxy().backend_stats(0)[backend].counters.Load(c);
+  return proxy().backend_stats(0, backend).counters.Load(c);
+}
+
+absl::Status ProxyHarness::Reconfigure(const ProxySettings& next) {
+  Start();
+  absl::StatusOr<std::unique_ptr<ProxySnapshot>> snapshot = BuildSnapshot(
+      next, snapshots_.back()->version + 1, /*workers=*/1, snapshots_.back().get());
+  if (!snapshot.ok()) return snapshot.status();
+  snapshots_.push_back(*std::move(snapshot));
+  return proxy_->Adopt(*snapshots_.back());
 }
 
 // --- Flows ---
@@ -162,11 +170,12 @@ Flow& ProxyHarness::NewFlow(const tcp::FourTuple& tuple) {
   // Peer ISNs differ per flow and sit well apart from each other.
   f.peer_isn = (tuple.remote_ip == kClientIp ? 1'000'000'000u : 2'000'000'000u) +
                tuple.remote_port + 65536u * static_cast<uint32_t>(flows_.size());
-  for (uint32_t i = 0; i < settings_.pools[0].backends.size(); ++i) {
-    const BackendSettings& b = settings_.pools[0].backends[i];
+  const ProxySettings& settings = current();
+  for (uint32_t i = 0; i < settings.pools[0].backends.size(); ++i) {
+    const BackendSettings& b = settings.pools[0].backends[i];
     if (b.address == tuple.remote_ip && b.port == tuple.remote_port) f.backend = i;
   }
-  f.name = f.backend ? settings_.pools[0].backends[*f.backend].name + " from " +
+  f.name = f.backend ? settings.pools[0].backends[*f.backend].name + " from " +
                            tuple.local_ip.ToString() + ":" + std::to_string(tuple.local_port)
                      : tuple.remote_ip.ToString() + ":" + std::to_string(tuple.remote_port) +
                            " to " + tuple.local_ip.ToString() + ":" +
@@ -175,10 +184,18 @@ Flow& ProxyHarness::NewFlow(const tcp::FourTuple& tuple) {
   return f;
 }
 
+const ProxySettings& ProxyHarness::current() const {
+  return proxy_ != nullptr ? proxy_->snapshot().settings : settings_;
+}
+
 Flow& ProxyHarness::Client(uint16_t port, uint32_t listener) {
-  const ListenerSettings& l = settings_.listeners[listener];
+  const ListenerSettings& l = current().listeners[listener];
+  return ClientTo(port, l.address, l.port);
+}
+
+Flow& ProxyHarness::ClientTo(uint16_t port, net::Ipv4Address address, uint16_t vip_port) {
   const tcp::FourTuple tuple{
-      .local_ip = l.address, .remote_ip = kClientIp, .local_port = l.port, .remote_port = port};
+      .local_ip = address, .remote_ip = kClientIp, .local_port = vip_port, .remote_port = port};
   const auto it = by_tuple_.find(KeyOf(tuple));
   if (it != by_tuple_.end()) return *it->second;
   Flow& f = NewFlow(tuple);

@@ -135,6 +135,13 @@ class ProxyHarness {
 
   tcp::TcpStack& stack();
   Proxy& proxy();
+  // A live change: `next` becomes the proxy's new snapshot (Proxy::Adopt), its records taken
+  // over by name from the current one. Returns BuildSnapshot's or Adopt's error.
+  absl::Status Reconfigure(const ProxySettings& next);
+  // The settings of the snapshot in use (copy them to edit and pass to Reconfigure).
+  const ProxySettings& running() { return proxy().snapshot().settings; }
+  // Pool 0's backend i as the harness makes them: "b<i>", BackendIp(i):kBackendPort.
+  static BackendSettings MakeBackend(uint32_t i);
 
   // --- Counters ---
   uint64_t counter(ProxyCounter c);
@@ -146,6 +153,8 @@ class ProxyHarness {
   // --- Flows ---
   // The client 198.18.0.2:`port` of listener `listener` (its address and port).
   Flow& Client(uint16_t port = kClientPort, uint32_t listener = 0);
+  // The client 198.18.0.2:`port` of `address`:`vip_port`, listened on or not.
+  Flow& ClientTo(uint16_t port, net::Ipv4Address address, uint16_t vip_port);
   // The oldest segment ferry sent on a backend flow no script has taken yet must be a SYN
   // (checked against `want`, and to backend `backend` of pool 0 when given); returns its flow.
   Flow& ExpectSyn(std::optional<uint32_t> backend = std::nullopt, const Seg& want = Syn().Seq(0),
@@ -210,6 +219,8 @@ class ProxyHarness {
 
  private:
   class Output;
+  // The settings in use: the running snapshot's once the proxy is built, else settings_.
+  const ProxySettings& current() const;
   void Capture(rte_mbuf* packet);
   Flow& NewFlow(const tcp::FourTuple& tuple);
   using Key = std::tuple<uint32_t, uint16_t, uint32_t, uint16_t>;
@@ -227,6 +238,9 @@ class ProxyHarness {
   std::vector<unsigned> in_use_at_start_;
   std::unique_ptr<tcp::TcpStack> stack_;
   std::unique_ptr<Proxy> proxy_;
+  // Every snapshot the proxy ran on, kept to the end: a removed listener's or backend's
+  // records must outlive its sessions (ferryd's SnapshotCell keeps only those).
+  std::vector<std::unique_ptr<ProxySnapshot>> snapshots_;
   base::Instant start_;
   base::Instant now_;
   std::vector<std::unique_ptr<Flow>> flows_;  // every flow ever seen, oldest first
