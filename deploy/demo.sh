@@ -6,17 +6,23 @@
 #
 # ferryd (net_af_packet on both veths) listens on 198.18.0.1:80 and balances over the three
 # nginx backends (round robin); the client sends HTTP requests with curl and wrk, downloads a
-# file through the proxy (sha256 checked), and talks to ferry's own TCP echo service; ferryd
-# prints its counters; everything is torn down on exit.
+# file through the proxy (sha256 checked), and talks to ferry's own TCP echo service; ferryctl
+# shows the appliance's status, drains a backend live and re-enables it, and prints the
+# statistics; everything is torn down on exit.
 #
 # usage: deploy/demo.sh [BUILD_DIR]     (as root; deploy/quickstart.sh demo builds first)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 export FERRYD=$build/app/ferryd/ferryd
+export FERRYCTL=$build/app/ferryctl/ferryctl
 export FERRY_DRIVERS_DIR=$root/drivers-config
 export FERRY_ID=demo
-[ -x "$FERRYD" ] || { echo "demo: no ferryd at $FERRYD; run deploy/quickstart.sh demo" >&2; exit 2; }
+# The default control socket, so that a plain `ferryctl status` in another shell finds it.
+export FERRY_SOCKET=/run/ferry/ferry.sock
+[ -x "$FERRYD" ] && [ -x "$FERRYCTL" ] \
+  || { echo "demo: no ferryd or ferryctl in $build; run deploy/quickstart.sh demo" >&2; exit 2; }
+ctl() { "$FERRYCTL" --socket "$FERRY_SOCKET" "$@"; }
 
 # The appliance runs on hugepages when deploy/setup.sh could reserve them.
 free_pages=$(awk '/HugePages_Free/ { print $2 }' /proc/meminfo)
@@ -49,6 +55,9 @@ sed 's/^/   /' "$conf"
 proxy_start "$conf" >/dev/null
 grep -E "interface|proxy:|ready" "$FERRYD_LOG" | sed 's/^/   /'
 
+echo "== ferryctl status"
+ctl status | sed 's/^/   /'
+
 echo "== client: ping 198.18.0.1"
 in_ns ping -c 3 -i 0.2 198.18.0.1 | tail -n 2 | sed 's/^/   /'
 
@@ -73,16 +82,20 @@ echo "== client: 20 MB through ferry's own TCP echo service (sha256 of what come
 in_ns timeout 60 "$PY" "$TCP_LOAD" echo 198.18.0.1 7 --bytes $((20 << 20)) --timeout 50 \
   | grep RESULT | sed 's/^/   /'
 
+echo "== ferryctl backend drain web b3: a live change, no restart"
+ctl backend drain web b3 | sed 's/^/   /'
+proxy_curl_ids 30
+echo "   30 requests answered by: $PROXY_IDS"
+ctl backend enable web b3 | sed 's/^/   /'
+proxy_curl_ids 30
+echo "   after enable, 30 requests answered by: $PROXY_IDS"
+
 echo "== nginx access logs: requests per backend"
 for b in "${PROXY_BACKEND_NAMES[@]}"; do echo "   $b: $(proxy_nginx_requests "$b")"; done
 
 echo "== ferryd idle CPU over 2 s: $(ferry_cpu_percent 2)% of one core"
-echo "== ferryd counters (SIGUSR1; the proxy's and the TCP stack's non-zero ones)"
-lines=$(wc -l <"$FERRYD_LOG")
-kill -USR1 "$FERRYD_PID"
-wait_for 5 grep -q "worker 0: busy" <(tail -n +"$((lines + 1))" "$FERRYD_LOG")
-tail -n +"$((lines + 1))" "$FERRYD_LOG" | awk '($1 ~ /^(proxy|tcp|loop)\./) && $NF != "0"' \
-  | grep -vE "cycles|iterations|idle_sleeps" | sed 's/^  /   /'
+echo "== ferryctl stats (non-zero counters; listeners; backends)"
+ctl stats | sed 's/^/   /'
 
 echo "== stopping ferryd (SIGTERM)"
 ferry_stop
