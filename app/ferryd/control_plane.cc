@@ -192,6 +192,7 @@ absl::StatusOr<v1::ListSessionsResponse> ControlPlane::ListSessions(
     // Runs on the worker, between two iterations of its loop: it reads the session records
     // and the worker's snapshot, and builds the page (bounded by page_size).
     query.visit = [&](const proxy::Session& s, const proxy::Proxy& proxy) {
+      if (s.client == nullptr || s.listener == nullptr) return true;  // ending this iteration
       const tcp::FourTuple& c = s.client->tuple();
       const proxy::ListenerState& l = *s.listener;
       const std::string pool =

@@ -106,6 +106,9 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(uint32_t index,
   w->adopted_ = snapshots.Current();
   w->proxy_ = std::make_unique<proxy::Proxy>(index, *w->adopted_, *w->tcp_, pool, seed, now);
   RETURN_IF_ERROR(w->proxy_->Start());
+  // Online from here, before the loop runs: a snapshot published between now and the loop's
+  // first iteration waits for this worker, which holds the current one.
+  snapshots.Online(index);
   return w;
 }
 
@@ -161,7 +164,6 @@ void Worker::Run() {
   base::Duration sleep{0};
   base::Instant next_tick = clock_->Now();
   uint64_t iteration_start = rte_rdtsc();
-  snapshots_.Online(index_);
 
   while (!stop_.load(std::memory_order_relaxed)) {
     AdoptIfNew();

@@ -129,46 +129,52 @@ void Proxy::BuildPools() {
 
 absl::Status Proxy::Adopt(const ProxySnapshot& next) {
   const ProxySettings& settings = next.settings;
-  absl::Status first_error;
   // Listeners are known by their records (the same record, the same listener: snapshot.h).
-  std::vector<std::unique_ptr<ListenerState>> adopted;
-  adopted.reserve(settings.listeners.size());
+  std::vector<std::unique_ptr<ListenerState>> adopted(settings.listeners.size());
   for (size_t i = 0; i < settings.listeners.size(); ++i) {
-    ListenerRecord* record = next.listener_records[i].get();
-    const ListenerSettings& wanted = settings.listeners[i];
-    std::unique_ptr<ListenerState> state;
     for (auto& old : listeners_) {
-      if (old != nullptr && old->record == record) {
-        state = std::move(old);
+      if (old != nullptr && old->record == next.listener_records[i].get()) {
+        adopted[i] = std::move(old);
         break;
       }
     }
-    bool listen = state == nullptr;
-    if (state == nullptr) {
-      state = std::make_unique<ListenerState>(
-          ListenerState{.record = record, .stats = &record->stats.at(worker_)});
-    } else if (state->settings.address != wanted.address || state->settings.port != wanted.port ||
-               state->settings.max_in_flight_bytes != wanted.max_in_flight_bytes ||
-               !(state->settings.connection == wanted.connection)) {
-      StopListening(*state);
-      listen = true;
-    } else if (state->handler == nullptr) {
-      listen = true;  // an earlier Listen failed: try again
-    }
-    state->settings = wanted;
-    state->pool = static_cast<int32_t>(wanted.pool);
-    if (listen) {
-      const absl::Status status = Listen(*state);
-      if (!status.ok() && first_error.ok()) first_error = status;
-    }
-    adopted.push_back(std::move(state));
   }
-  // What is left was removed: no new clients; sessions carry on and retry nowhere.
+  // First every address and port that is given up, so that a listener renamed, or two that
+  // swap ports, can take them in the second pass.
   for (auto& old : listeners_) {
     if (old == nullptr) continue;
+    // Removed: no new clients; its sessions carry on, and retry nowhere.
     StopListening(*old);
     old->pool = -1;
     if (old->sessions > 0) retired_listeners_.push_back(std::move(old));
+  }
+  std::vector<bool> listen(settings.listeners.size(), false);
+  for (size_t i = 0; i < settings.listeners.size(); ++i) {
+    const ListenerSettings& wanted = settings.listeners[i];
+    ListenerState* state = adopted[i].get();
+    if (state == nullptr) {
+      ListenerRecord* record = next.listener_records[i].get();
+      adopted[i] = std::make_unique<ListenerState>(
+          ListenerState{.record = record, .stats = &record->stats.at(worker_)});
+      listen[i] = true;
+    } else if (state->settings.address != wanted.address || state->settings.port != wanted.port ||
+               state->settings.max_in_flight_bytes != wanted.max_in_flight_bytes ||
+               !(state->settings.connection == wanted.connection)) {
+      // Handshakes in progress on the old one are reset when they complete (stack.h).
+      StopListening(*state);
+      listen[i] = true;
+    } else if (state->handler == nullptr) {
+      listen[i] = true;  // an earlier Listen failed: try again
+    }
+  }
+  absl::Status first_error;
+  for (size_t i = 0; i < settings.listeners.size(); ++i) {
+    ListenerState& state = *adopted[i];
+    state.settings = settings.listeners[i];
+    state.pool = static_cast<int32_t>(settings.listeners[i].pool);
+    if (!listen[i]) continue;
+    const absl::Status status = Listen(state);
+    if (!status.ok() && first_error.ok()) first_error = status;
   }
   listeners_ = std::move(adopted);
   snapshot_ = &next;

@@ -162,6 +162,22 @@ TEST(Reconfig, RemovedListenerStopsButItsSessionsCarryOn) {
   EXPECT_EQ(h.counter(ProxyCounter::kSessionsActive), 0u);
 }
 
+// A listener renamed (a new listener on the old one's address and port, as far as the proxy
+// knows) takes clients at once: the old one gives the port up before the new one listens.
+TEST(Reconfig, RenamedListenerTakesTheSamePort) {
+  ProxyHarness h;
+  h.Start();
+  ProxySettings next = h.running();
+  next.listeners[0].name = "renamed";
+  ASSERT_TRUE(h.Reconfigure(next).ok());
+  EXPECT_EQ(h.counter(ProxyCounter::kListenFailures), 0u);
+  Flow& c = h.Client(40001);
+  h.Handshake(c);
+  Flow& b = h.ExpectSyn();
+  EXPECT_EQ(h.counter(ListenerCounter::kSessionsTotal), 1u) << "the new record counts";
+  ResetConnecting(h, c, b);
+}
+
 // A change that leaves a listener as it was does not disturb handshakes in progress on it.
 TEST(Reconfig, UnchangedListenerKeepsListening) {
   ProxyHarness h;
