@@ -100,64 +100,52 @@ grpc::Status FerryService::AddBackend(grpc::ServerContext*, const v1::AddBackend
                response);
 }
 
-grpc::Status FerryService::RemoveBackend(grpc::ServerContext*, const v1::BackendRequest* request,
-                                         v1::ConfigChange* response) {
-  if (auto s = Required(request->pool(), "pool"); !s.ok()) return s;
-  if (auto s = Required(request->backend(), "backend"); !s.ok()) return s;
-  return Reply(store_.Edit(request->expected_version(),
+grpc::Status FerryService::EditBackend(const v1::BackendRequest& request, BackendEdit edit,
+                                       v1::ConfigChange* response) {
+  if (auto s = Required(request.pool(), "pool"); !s.ok()) return s;
+  if (auto s = Required(request.backend(), "backend"); !s.ok()) return s;
+  return Reply(store_.Edit(request.expected_version(),
                            [&](v1::Config& c) {
-                             return control::RemoveBackend(c, request->pool(), request->backend());
+                             return edit(c, request.pool(), request.backend());
                            }),
                response);
+}
+
+grpc::Status FerryService::RemoveBackend(grpc::ServerContext*, const v1::BackendRequest* request,
+                                         v1::ConfigChange* response) {
+  return EditBackend(*request, control::RemoveBackend, response);
 }
 
 grpc::Status FerryService::SetBackendWeight(grpc::ServerContext*,
                                             const v1::SetBackendWeightRequest* request,
                                             v1::ConfigChange* response) {
-  if (auto s = Required(request->pool(), "pool"); !s.ok()) return s;
-  if (auto s = Required(request->backend(), "backend"); !s.ok()) return s;
-  return Reply(store_.Edit(request->expected_version(),
-                           [&](v1::Config& c) {
-                             return control::SetBackendWeight(c, request->pool(),
-                                                              request->backend(),
-                                                              request->weight());
-                           }),
-               response);
+  v1::BackendRequest backend;
+  backend.set_pool(request->pool());
+  backend.set_backend(request->backend());
+  backend.set_expected_version(request->expected_version());
+  const uint32_t weight = request->weight();
+  return EditBackend(
+      backend,
+      [weight](v1::Config& c, absl::string_view pool, absl::string_view name) {
+        return control::SetBackendWeight(c, pool, name, weight);
+      },
+      response);
 }
 
 grpc::Status FerryService::EnableBackend(grpc::ServerContext*, const v1::BackendRequest* request,
                                          v1::ConfigChange* response) {
-  if (auto s = Required(request->pool(), "pool"); !s.ok()) return s;
-  if (auto s = Required(request->backend(), "backend"); !s.ok()) return s;
-  return Reply(store_.Edit(request->expected_version(),
-                           [&](v1::Config& c) {
-                             return control::EnableBackend(c, request->pool(), request->backend());
-                           }),
-               response);
+  return EditBackend(*request, control::EnableBackend, response);
 }
 
 grpc::Status FerryService::DisableBackend(grpc::ServerContext*,
                                           const v1::BackendRequest* request,
                                           v1::ConfigChange* response) {
-  if (auto s = Required(request->pool(), "pool"); !s.ok()) return s;
-  if (auto s = Required(request->backend(), "backend"); !s.ok()) return s;
-  return Reply(store_.Edit(request->expected_version(),
-                           [&](v1::Config& c) {
-                             return control::DisableBackend(c, request->pool(),
-                                                            request->backend());
-                           }),
-               response);
+  return EditBackend(*request, control::DisableBackend, response);
 }
 
 grpc::Status FerryService::DrainBackend(grpc::ServerContext*, const v1::BackendRequest* request,
                                         v1::ConfigChange* response) {
-  if (auto s = Required(request->pool(), "pool"); !s.ok()) return s;
-  if (auto s = Required(request->backend(), "backend"); !s.ok()) return s;
-  return Reply(store_.Edit(request->expected_version(),
-                           [&](v1::Config& c) {
-                             return control::DrainBackend(c, request->pool(), request->backend());
-                           }),
-               response);
+  return EditBackend(*request, control::DrainBackend, response);
 }
 
 grpc::Status FerryService::GetStats(grpc::ServerContext*, const v1::GetStatsRequest* request,

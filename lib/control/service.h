@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -71,6 +72,13 @@ class FerryService final : public v1::Ferry::Service {
                             v1::ListSessionsResponse* response) override;
 
  private:
+  using BackendEdit =
+      std::function<absl::Status(v1::Config&, absl::string_view pool, absl::string_view name)>;
+  // A backend verb: checks the request names a pool and a backend, and applies `edit` to the
+  // running config through the store.
+  grpc::Status EditBackend(const v1::BackendRequest& request, BackendEdit edit,
+                           v1::ConfigChange* response);
+
   ConfigStore& store_;
   ApplianceView& appliance_;
   std::atomic<bool> stopping_{false};
