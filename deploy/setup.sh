@@ -21,6 +21,7 @@ readonly TEST_PACKAGES=(
   iptables nftables socat curl procps psmisc kmod
   nginx-light wrk iperf3  # tests/integration/proxy_*: backends and load behind ferry's proxy
   python3-prometheus-client  # tests/integration/control_*: parses ferryd's /metrics
+  python3-grpcio python3-protobuf  # tests/integration/control_grpc.py: raw and bad requests
   haproxy valgrind python3-matplotlib  # perf/: the baseline proxy, instruction counts, the chart
 )
 # Services the test packages bring that must not run on the host: the tests start their own

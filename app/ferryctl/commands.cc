@@ -343,7 +343,8 @@ int RunCommand(const Invocation& inv, std::ostream& out, std::ostream& err) {
   if (verb.substr(0, 8) == "backend ") return Backend(inv, client, out, err);
   if (verb == "stats") return Stats(inv, client, out, err);
   if (verb == "sessions") return Sessions(inv, client, out, err);
-  err << "ferryctl: " << verb << ": not implemented\n";
+  // The parser accepts only the verbs above; this is for a verb added there and not here.
+  err << "ferryctl: " << verb << ": unknown verb (see ferryctl --help)\n";
   return ToInt(ExitCode::kUsage);
 }
 

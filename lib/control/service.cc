@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "control/backend_verbs.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "grpcpp/server_builder.h"
 
 namespace ferry::control {
@@ -37,6 +38,17 @@ grpc::Status Reply(absl::StatusOr<T> result, T* response) {
 grpc::Status Required(const std::string& value, const char* what) {
   if (!value.empty()) return grpc::Status::OK;
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, absl::StrCat(what, " is required"));
+}
+
+// INVALID_ARGUMENT if the request message itself (not what it carries) has fields this
+// ferryd does not know.
+grpc::Status RequestHasNoUnknownFields(const google::protobuf::Message& request) {
+  const auto& unknown = request.GetReflection()->GetUnknownFields(request);
+  if (unknown.empty()) return grpc::Status::OK;
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                      absl::StrCat("field number ", unknown.field(0).number(), " is not a field of ",
+                                   request.GetDescriptor()->full_name(),
+                                   " (a client built from a newer ferry.proto?)"));
 }
 
 // Whether something accepts connections on the Unix socket at `path`.
@@ -73,6 +85,7 @@ grpc::Status FerryService::ValidateConfig(grpc::ServerContext*,
   if (!request->has_config()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "config is required");
   }
+  if (auto s = RequestHasNoUnknownFields(*request); !s.ok()) return s;
   *response = store_.Validate(request->config());
   return grpc::Status::OK;
 }
@@ -83,7 +96,8 @@ grpc::Status FerryService::ApplyConfig(grpc::ServerContext*,
   if (!request->has_config()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "config is required");
   }
-  if (const absl::Status s = CheckNoUnknownFields(*request, ""); !s.ok()) return ToGrpc(s);
+  // The config's own unknown fields are the store's to find, with config-relative paths.
+  if (auto s = RequestHasNoUnknownFields(*request); !s.ok()) return s;
   return Reply(store_.Apply(request->config(), request->expected_version()), response);
 }
 

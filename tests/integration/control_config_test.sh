@@ -40,7 +40,7 @@ CASES=(
   "listener without pool|p.listeners[1].pool = ''|$IA|proxy.listeners[1].pool"
   "max_in_flight_bytes below range|p.listeners[0].max_in_flight_bytes = 1000|$IA|proxy.listeners[0].max_in_flight_bytes"
   "max_in_flight_bytes above range|p.listeners[1].max_in_flight_bytes = (1 << 30) + 1|$IA|proxy.listeners[1].max_in_flight_bytes"
-  "duplicate pool name|p.pools[1].name = 'web'|$IA|proxy.pools[1].name"
+  "duplicate pool name|p.pools[1].name = 'web'; p.listeners[1].pool = 'web'|$IA|proxy.pools[1].name"
   "bad policy name|p.pools[0].policy = 'random'|$IA|proxy.pools[0].policy"
   "maglev table size not prime|p.pools[1].maglev_table_size = 65536|$IA|proxy.pools[1].maglev_table_size"
   "maglev table size on round_robin|p.pools[0].maglev_table_size = 65537|$IA|proxy.pools[0].maglev_table_size"
@@ -75,6 +75,7 @@ for case in "${CASES[@]}"; do
   cfg_mutate "$FERRY_WORK/running.textproto" "$file" "$mutation"
   ctl_expect 1 config apply -f "$file"
   expect_in "$CTL_ERR" "ferryctl: config apply: $code: $path: " "case $n ($what): apply"
+  refusal=$(head -n 1 <<<"$CTL_ERR")
   ctl_json "$FERRY_WORK/after.json" config get
   cmp -s "$FERRY_WORK/running.json" "$FERRY_WORK/after.json" \
     || fail "case $n ($what): the refused apply changed the running config: $(diff "$FERRY_WORK/running.json" "$FERRY_WORK/after.json" | head -n 10)"
@@ -87,7 +88,7 @@ for case in "${CASES[@]}"; do
     ctl config validate -f "$file"
     expect_in "$CTL_OUT" "needs a restart of ferryd ($path changes)" "case $n ($what): validate"
   fi
-  log "  $n. $what: $(head -n 1 <<<"$CTL_ERR")"
+  log "  $n. $what: ${refusal#ferryctl: config apply: }"
 done
 # The JSON form of an invalid ValidateConfig answer (exit 1 still).
 ctl_expect 1 -o json config validate -f "$FERRY_WORK/case.7.textproto"

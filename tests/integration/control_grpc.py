@@ -5,9 +5,9 @@ schema), so that a test can send malformed bytes, unknown fields or an oversized
 Needs Debian's python3-grpcio. Every call has a deadline.
 
 usage:
-  control_grpc.py unary TARGET METHOD REQUEST_FILE [--timeout S]
+  control_grpc.py unary TARGET METHOD REQUEST_FILE [--out FILE] [--timeout S]
       Calls METHOD ("/ferry.v1.Ferry/ApplyConfig") with REQUEST_FILE's bytes as the request
-      ("-": none, an empty message). Prints one line:
+      ("-": none, an empty message); the response's bytes go to --out. Prints one line:
         STATUS <CODE> <details>
       and exits 0 whatever the status was (the test judges it); 2 on a local error.
   control_grpc.py watch-cancel TARGET [--timeout S]
@@ -42,6 +42,9 @@ def unary(args):
         call = ch.unary_unary(args.method)  # no serializers: bytes in, bytes out
         try:
             response = call(data, timeout=args.timeout)
+            if args.out:
+                with open(args.out, "wb") as f:
+                    f.write(response)
             report(grpc.StatusCode.OK, f"response {len(response)} bytes")
         except grpc.RpcError as e:
             report(e.code(), e.details())
@@ -87,6 +90,7 @@ def main():
     p.add_argument("method", nargs="?")
     p.add_argument("request", nargs="?")
     p.add_argument("--timeout", type=float, default=10)
+    p.add_argument("--out")
     args = p.parse_args()
     try:
         if args.mode == "unary":

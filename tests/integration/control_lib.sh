@@ -175,9 +175,16 @@ PYTHON
 }
 
 # A raw gRPC call (control_grpc.py unary) to method $1 with the request bytes in file $2 ("-"
-# for an empty one), on the Unix socket; its "STATUS CODE details" line goes to GRPC_STATUS.
+# for an empty one), on the Unix socket; its "STATUS CODE details" line goes to GRPC_STATUS,
+# the response's bytes to $FERRY_WORK/grpc.response.
 GRPC_STATUS=
 grpc_raw() {
-  GRPC_STATUS=$(timeout -k 2 30 "$PY" "$CONTROL_GRPC" unary "unix:$FERRY_SOCKET" "$1" "$2") \
-    || fail "control_grpc.py $1 failed: $GRPC_STATUS"
+  rm -f "$FERRY_WORK/grpc.response"
+  GRPC_STATUS=$(timeout -k 2 30 "$PY" "$CONTROL_GRPC" unary "unix:$FERRY_SOCKET" "$1" "$2" \
+    --out "$FERRY_WORK/grpc.response") || fail "control_grpc.py $1 failed: $GRPC_STATUS"
+}
+# The last grpc_raw's response as message $1 (e.g. ferry.v1.ValidateConfigResponse), in text
+# format.
+grpc_response_text() {
+  protoc -I "$CONTROL_PROTO_DIR" --decode="$1" ferry/v1/service.proto <"$FERRY_WORK/grpc.response"
 }

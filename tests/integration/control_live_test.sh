@@ -6,7 +6,8 @@
 # keeps serving them (state "removed" in the stats, bytes still growing) until they end.
 #
 #   a. two wrk runs at once (8 keep-alive connections; 8 with a connection per request), and
-#      eight changes of the running config one after the other, each a new version
+#      eight changes of the running config one after the other, each a new version; no
+#      session reset while they happen
 #   b. after the load: every counter of failure is 0, the removed backend's record is gone
 #      once its sessions are, and the mbufs are back at baseline
 source "$(dirname "$0")/proxy_lib.sh"
@@ -42,10 +43,12 @@ for b in json.load(sys.stdin).get("backends", []):
 }
 
 log "a. wrk for 14 s (keep-alive and a connection per request) while the config changes"
-WRK_SECONDS=14
-( proxy_wrk "$WRK_SECONDS" 8 ) >"$FERRY_WORK/wrk_keepalive.out" 2>&1 &
+# Long enough that the changes (about 12 s) end while both still run. Each subshell numbers its
+# wrk log apart (proxy_wrk names it after PROXY_CURL_RUNS).
+WRK_SECONDS=20
+( PROXY_CURL_RUNS=100; proxy_wrk "$WRK_SECONDS" 8 ) >"$FERRY_WORK/wrk_keepalive.out" 2>&1 &
 wrk_keepalive=$!
-( proxy_wrk "$WRK_SECONDS" 8 -H 'Connection: close' ) >"$FERRY_WORK/wrk_close.out" 2>&1 &
+( PROXY_CURL_RUNS=200; proxy_wrk "$WRK_SECONDS" 8 -H 'Connection: close' ) >"$FERRY_WORK/wrk_close.out" 2>&1 &
 wrk_close=$!
 # Changes start once wrk's keep-alive sessions are up on both backends.
 keepalive_up() {
@@ -93,6 +96,16 @@ for change in "${changes[@]}"; do
 done
 v1=$(version)
 [ "$v1" = $((v0 + ${#changes[@]})) ] || fail "config version $v0 -> $v1 after ${#changes[@]} changes"
+# While wrk still runs: not one session was reset by anyone during the changes. (When wrk
+# stops, it may close keep-alive connections with a response in flight: a client RST, counted,
+# which says nothing of the changes.)
+kill -0 "$wrk_keepalive" 2>/dev/null && kill -0 "$wrk_close" 2>/dev/null \
+  || fail "wrk ended before the changes did: the check below would count its closing"
+proxy_snapshot changes
+for key in listener.client_resets listener.client_timeouts; do
+  v=$(proxy_value changes "$key" web)
+  [ "$v" = 0 ] || fail "$key is $v during the changes"
+done
 
 for pid in $wrk_keepalive $wrk_close; do
   rc=0
@@ -104,10 +117,12 @@ sed 's/^/  per-request /' "$FERRY_WORK/wrk_close.out" | grep -E 'requests in|Soc
 
 log "b. no failure anywhere, removed records released, mbufs back"
 proxy_snapshot b
-for key in listener.client_resets listener.no_backend listener.connect_gave_up listener.rejected_over_limit; do
+for key in listener.no_backend listener.connect_gave_up listener.rejected_over_limit; do
   v=$(proxy_value b "$key" web)
   [ "$v" = 0 ] || fail "$key is $v: a change disturbed the traffic"
 done
+v=$(proxy_value b listener.client_resets web)
+[ "$v" -le 16 ] || fail "$v client resets: more than wrk's 16 connections closing at its end"
 for b in b1 b2 b3; do
   for key in backend.backend_resets backend.connect_refused backend.connect_timeouts; do
     v=$(proxy_value b "$key" web "$b")
