@@ -42,7 +42,7 @@ for b in json.load(sys.stdin).get("backends", []):
 ' "$@"
 }
 
-log "a. wrk for 14 s (keep-alive and a connection per request) while the config changes"
+log "a. wrk for 20 s (keep-alive and a connection per request) while the config changes"
 # Long enough that the changes (about 12 s) end while both still run. Each subshell numbers its
 # wrk log apart (proxy_wrk names it after PROXY_CURL_RUNS).
 WRK_SECONDS=20
