@@ -26,7 +26,7 @@ readonly TEST_PACKAGES=(
 )
 # Services the test packages bring that must not run on the host: the tests start their own
 # instances inside network namespaces (a system nginx would hold port 80 of the host).
-readonly QUIET_SERVICES=(nginx iperf3)
+readonly QUIET_SERVICES=(nginx iperf3 haproxy)
 readonly HUGEPAGE_KB=2048
 readonly HUGEPAGE_SYSFS=/sys/kernel/mm/hugepages/hugepages-${HUGEPAGE_KB}kB
 readonly HUGEPAGE_MOUNT=/dev/hugepages
